@@ -1,0 +1,30 @@
+/**
+ * The neutral in-memory shape of one STOMP frame.
+ *
+ * Headers are kept as an ordered list of `[name, value]` pairs so that repeated headers survive
+ * decoding: STOMP 1.2 §"Repeated Header Entries" says only the first occurrence is used, but a
+ * proxy or interceptor may still want to see the rest. Look-ups go through {@link header}, which
+ * implements first-wins.
+ */
+export type HeaderList = Array<[name: string, value: string]>;
+
+export interface Frame {
+  command: string;
+  headers: HeaderList;
+  body: Buffer;
+}
+
+export const EMPTY_BODY: Buffer = Buffer.alloc(0);
+
+/** The first value of header `name` (STOMP 1.2: the first of repeated headers wins). */
+export function header(frame: { headers: HeaderList }, name: string): string | undefined {
+  const headers = frame.headers;
+  for (let i = 0; i < headers.length; i++) {
+    if (headers[i][0] === name) return headers[i][1];
+  }
+  return undefined;
+}
+
+export function frame(command: string, headers: HeaderList = [], body: Buffer = EMPTY_BODY): Frame {
+  return { command, headers, body };
+}
