@@ -40,11 +40,18 @@ export class StompError extends Error {
   readonly code: StompErrorCode;
   /** Extra text for the ERROR frame body (the `message` header stays short, per spec advice). */
   readonly details?: string;
+  /** Extra headers for the ERROR frame (e.g. `version` when negotiation fails). */
+  readonly headers?: ReadonlyArray<[string, string]>;
 
-  constructor(code: StompErrorCode, message?: string, options?: { details?: string; cause?: unknown }) {
+  constructor(
+    code: StompErrorCode,
+    message?: string,
+    options?: { details?: string; headers?: ReadonlyArray<[string, string]>; cause?: unknown },
+  ) {
     super(message ?? ERROR_CODES[code], options?.cause !== undefined ? { cause: options.cause } : undefined);
     this.code = code;
     if (options?.details !== undefined) this.details = options.details;
+    if (options?.headers !== undefined) this.headers = options.headers;
   }
 }
 

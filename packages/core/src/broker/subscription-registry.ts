@@ -1,0 +1,116 @@
+/**
+ * The two-way subscription index, shaped like socket.io-adapter's `rooms`/`sids` maps:
+ *
+ * - `byDestination`: destination → Set of subscriptions, so a publish finds its subscribers with one
+ *   Map look-up and never scans unrelated subscriptions;
+ * - `bySession`: session id → (subscription id → subscription), so SUBSCRIBE can refuse a duplicate
+ *   id, UNSUBSCRIBE finds its subscription, and a disconnect removes all of a session's
+ *   subscriptions in O(its subscriptions).
+ *
+ * Both maps hold the same objects; empty inner collections are deleted at once, so
+ * `destinationCount` is the number of destinations with at least one subscription.
+ *
+ * Sets iterate in insertion order and tolerate deletion during iteration (a deleted member is not
+ * visited), which is what lets the broker fan out over a live Set while a consumer unsubscribes.
+ *
+ * Patterns (a later issue): `subscribers(destination)` is the one look-up the broker makes, so a
+ * pattern index can live beside `byDestination` — subscriptions whose destination is a pattern
+ * indexed by pattern, and a cache destination → matching pattern subscriptions, invalidated when a
+ * pattern subscription is added or removed — without the broker changing.
+ */
+
+/** What the registry needs to know about a subscription. */
+export interface RegistryEntry {
+  readonly sessionId: string;
+  /** Unique within its session. */
+  readonly id: string;
+  readonly destination: string;
+}
+
+export class SubscriptionRegistry<S extends RegistryEntry = RegistryEntry> {
+  private readonly byDestination = new Map<string, Set<S>>();
+  private readonly bySession = new Map<string, Map<string, S>>();
+  private count = 0;
+
+  /** Number of subscriptions. */
+  get size(): number {
+    return this.count;
+  }
+
+  /** Number of destinations with at least one subscription. */
+  get destinationCount(): number {
+    return this.byDestination.size;
+  }
+
+  /** Adds `subscription`; returns false (and changes nothing) when its session already uses its id. */
+  add(subscription: S): boolean {
+    let own = this.bySession.get(subscription.sessionId);
+    if (own === undefined) {
+      own = new Map();
+      this.bySession.set(subscription.sessionId, own);
+    } else if (own.has(subscription.id)) {
+      return false;
+    }
+    own.set(subscription.id, subscription);
+    let subscribers = this.byDestination.get(subscription.destination);
+    if (subscribers === undefined) {
+      subscribers = new Set();
+      this.byDestination.set(subscription.destination, subscribers);
+    }
+    subscribers.add(subscription);
+    this.count++;
+    return true;
+  }
+
+  get(sessionId: string, subscriptionId: string): S | undefined {
+    return this.bySession.get(sessionId)?.get(subscriptionId);
+  }
+
+  /** Removes and returns the session's subscription `subscriptionId`, if it has one. */
+  remove(sessionId: string, subscriptionId: string): S | undefined {
+    const own = this.bySession.get(sessionId);
+    const subscription = own?.get(subscriptionId);
+    if (own === undefined || subscription === undefined) return undefined;
+    own.delete(subscriptionId);
+    if (own.size === 0) this.bySession.delete(sessionId);
+    this.unindex(subscription);
+    this.count--;
+    return subscription;
+  }
+
+  /** Removes every subscription of the session and returns them in subscription order. */
+  removeSession(sessionId: string): S[] {
+    const own = this.bySession.get(sessionId);
+    if (own === undefined) return [];
+    this.bySession.delete(sessionId);
+    const removed = Array.from(own.values());
+    for (let i = 0; i < removed.length; i++) this.unindex(removed[i]);
+    this.count -= removed.length;
+    return removed;
+  }
+
+  /**
+   * The live set of subscriptions to exactly `destination` (undefined when there are none). Callers
+   * must not mutate it; it may change while they iterate it if they call back into the registry.
+   */
+  subscribers(destination: string): ReadonlySet<S> | undefined {
+    return this.byDestination.get(destination);
+  }
+
+  /** The session's subscriptions by id (undefined when it has none). Do not mutate. */
+  sessionSubscriptions(sessionId: string): ReadonlyMap<string, S> | undefined {
+    return this.bySession.get(sessionId);
+  }
+
+  /** Destinations with at least one subscription. */
+  destinations(): IterableIterator<string> {
+    return this.byDestination.keys();
+  }
+
+  private unindex(subscription: S): void {
+    const subscribers = this.byDestination.get(subscription.destination);
+    if (subscribers === undefined) return;
+    subscribers.delete(subscription);
+    if (subscribers.size === 0) this.byDestination.delete(subscription.destination);
+  }
+}

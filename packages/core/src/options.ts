@@ -1,0 +1,133 @@
+/**
+ * Every option of createBroker() with its default, resolved once at construction. The README's
+ * configuration table is generated from the same defaults; keep them in step.
+ */
+import type { Logger } from './logger';
+import { silentLogger } from './logger';
+import type { Broker } from './broker/types';
+import type { SimpleBrokerOptions } from './broker/simple-broker';
+
+export interface Principal {
+  readonly name: string;
+  readonly [key: string]: unknown;
+}
+
+/** What the authenticator hook sees of a CONNECT frame. */
+export interface ConnectInfo {
+  readonly login?: string;
+  readonly passcode?: string;
+  readonly host?: string;
+  readonly version: string;
+  /** All CONNECT headers, in order (first wins on look-up). */
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+  /** The principal established at the handshake, if any. */
+  readonly user?: Principal;
+  readonly sessionId: string;
+  readonly attributes: Map<string, unknown>;
+}
+
+/**
+ * Decides who a CONNECT is. Return a principal to accept as that user, `undefined` to accept
+ * keeping the handshake principal (or anonymous), or `false`/throw to refuse (the client gets ERROR
+ * and close, never CONNECTED). May be async.
+ */
+export type Authenticator = (
+  info: ConnectInfo,
+) => Principal | undefined | false | Promise<Principal | undefined | false>;
+
+export interface Limits {
+  /** Max bytes of one STOMP frame (command + headers + body); a larger `content-length` is refused as soon as it is read. Default 1 MiB. */
+  maxFrameBytes?: number;
+  /** Max header lines in one frame. Default 100. */
+  maxHeaders?: number;
+  /** Max bytes of a frame's command line and headers. Default 64 KiB. */
+  maxHeaderBytes?: number;
+  /** Time allowed from the WebSocket upgrade to a CONNECT frame, ms. Default 30000. */
+  connectTimeout?: number;
+}
+
+export interface BrokerOptions {
+  /** Destination prefixes served by the message broker. Default ['/topic', '/queue']. */
+  brokerPrefixes?: string[];
+  /** Destination prefixes with queue (competing-consumer) semantics; the rest are topics. Default ['/queue']. */
+  queuePrefixes?: string[];
+  /** Heart-beats the server offers, [cx, cy] in ms: cx = how often it can send, cy = how often it wants to hear from the client. Default [10000, 10000]. */
+  heartbeat?: [number, number];
+  /** A peer silent for longer than the negotiated interval times this factor is dropped. Default 2. */
+  heartbeatGrace?: number;
+  /** Value of the CONNECTED frame's `server` header. Default 'stompkit/<version>'. */
+  serverName?: string;
+  limits?: Limits;
+  /** Authenticates CONNECT frames (login/passcode, tokens in headers). Default: accept everyone. */
+  authenticate?: Authenticator;
+  /** In-memory broker settings (queue depth, overflow, dead letters, prefetch). */
+  simpleBroker?: Omit<SimpleBrokerOptions, 'queuePrefixes' | 'nextId'>;
+  /** Replace the in-memory broker (e.g. a relay). Default: a SimpleBroker built from the options above. */
+  broker?: Broker;
+  /** A pino-compatible logger. Default: silent. */
+  logger?: Logger;
+  /** Node id used in message ids (`<node>-<counter>`); unique across processes. Default: random. */
+  nodeId?: string;
+}
+
+export interface ResolvedOptions {
+  brokerPrefixes: string[];
+  queuePrefixes: string[];
+  heartbeat: [number, number];
+  heartbeatGrace: number;
+  serverName: string;
+  limits: Required<Limits>;
+  authenticate?: Authenticator;
+  logger: Logger;
+}
+
+export const VERSION = '0.1.0';
+
+export const DEFAULT_LIMITS: Required<Limits> = {
+  maxFrameBytes: 1024 * 1024,
+  maxHeaders: 100,
+  maxHeaderBytes: 64 * 1024,
+  connectTimeout: 30_000,
+};
+
+export function resolveOptions(options: BrokerOptions): ResolvedOptions {
+  const heartbeat = options.heartbeat ?? [10_000, 10_000];
+  if (heartbeat.length !== 2 || heartbeat.some((n) => !Number.isInteger(n) || n < 0)) {
+    throw new TypeError(`heartbeat must be [cx, cy] with non-negative integers (ms), got ${JSON.stringify(heartbeat)}`);
+  }
+  const grace = options.heartbeatGrace ?? 2;
+  if (!(grace >= 1)) throw new TypeError(`heartbeatGrace must be >= 1, got ${grace}`);
+  return {
+    brokerPrefixes: normalizePrefixes(options.brokerPrefixes ?? ['/topic', '/queue'], 'brokerPrefixes'),
+    queuePrefixes: normalizePrefixes(options.queuePrefixes ?? ['/queue'], 'queuePrefixes'),
+    heartbeat: [heartbeat[0], heartbeat[1]],
+    heartbeatGrace: grace,
+    serverName: options.serverName ?? `stompkit/${VERSION}`,
+    limits: { ...DEFAULT_LIMITS, ...definedOnly(options.limits ?? {}) },
+    authenticate: options.authenticate,
+    logger: options.logger ?? silentLogger,
+  };
+}
+
+function normalizePrefixes(prefixes: string[], name: string): string[] {
+  return prefixes.map((p) => {
+    if (typeof p !== 'string' || p.length === 0) throw new TypeError(`${name} entries must be non-empty strings`);
+    return p.endsWith('/') ? p.slice(0, -1) : p;
+  });
+}
+
+function definedOnly<T extends object>(obj: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const key of Object.keys(obj) as Array<keyof T>) {
+    if (obj[key] !== undefined) out[key] = obj[key];
+  }
+  return out;
+}
+
+/** True when `destination` is `prefix` itself or lies below it (`/topic` matches `/topic/a` and `/topic.a`, not `/topics`). */
+export function hasPrefix(destination: string, prefix: string): boolean {
+  if (!destination.startsWith(prefix)) return false;
+  if (destination.length === prefix.length) return true;
+  const next = destination.charCodeAt(prefix.length);
+  return next === 47 /* / */ || next === 46 /* . */;
+}

@@ -1,0 +1,681 @@
+/**
+ * One connection's STOMP state machine.
+ *
+ * States: 'awaiting-connect' → 'connecting' (CONNECT received, authenticator running) →
+ * 'connected' → 'closing' (ERROR or DISCONNECT sent, transport closing) → 'closed'.
+ *
+ * Invariants:
+ * - Frames take effect strictly in the order they arrived. When handling a frame returns a promise
+ *   (an async authenticator, interceptor or relay broker), the decoder is paused and resumed only
+ *   once that promise settles; the synchronous path (in-memory broker) never allocates a promise.
+ * - Every client frame carrying `receipt` is answered by a RECEIPT after it took effect
+ *   (a SUBSCRIBE's receipt means the subscription is live). CONNECT is answered by CONNECTED.
+ * - Any protocol violation becomes exactly one ERROR frame (with `message`, and `receipt-id` when
+ *   the offending frame asked for a receipt), after which the connection is closed and nothing
+ *   else is read or handled (STOMP 1.2 §ERROR: "the server MUST then close the connection").
+ * - The host learns about the end of the session exactly once, after broker state was released.
+ * - Outbound frames written within one tick are corked and leave in one socket write; the
+ *   uncork is a microtask, so coalescing never adds a timer delay.
+ */
+import { Decoder } from '../codec/decoder';
+import { encodeFrame, encodeMessage, HEARTBEAT } from '../codec/encoder';
+import { CLIENT_COMMANDS, isClientCommand, type ClientCommand } from '../codec/commands';
+import { header, type Frame, type HeaderList, EMPTY_BODY } from '../codec/frame';
+import { SUPPORTED_VERSIONS, type StompVersion } from '../codec/versions';
+import { ACK_MODES, type AckMode, type BrokerMessage, type Delivery } from '../broker/types';
+import type { InboundChannel, SessionContext } from '../channel/inbound-channel';
+import { StompError, isStompError } from '../errors';
+import type { Principal, ResolvedOptions } from '../options';
+import { CloseCode, type Connection } from './connection';
+import { negotiateHeartbeat, negotiateVersion, parseHeartbeat } from './negotiate';
+import { isBinaryMessage } from './binary';
+
+export type SessionState = 'awaiting-connect' | 'connecting' | 'connected' | 'closing' | 'closed';
+
+export type CloseReason =
+  | { kind: 'client-disconnect' }
+  | { kind: 'protocol-error'; error: StompError }
+  | { kind: 'heartbeat-timeout' }
+  | { kind: 'connect-timeout' }
+  | { kind: 'server-close'; message: string }
+  | { kind: 'transport-closed'; code?: number };
+
+/** What a session needs from the server that owns it. */
+export interface SessionHost {
+  readonly options: ResolvedOptions;
+  readonly channel: InboundChannel;
+  nextMessageId(): string;
+  sessionConnected(session: StompSession): void;
+  sessionClosed(session: StompSession, reason: CloseReason): void;
+}
+
+export interface SessionInit {
+  id: string;
+  /** Principal established at the handshake (framework auth), if any. */
+  user?: Principal;
+  attributes?: Map<string, unknown>;
+  /** The WebSocket sub-protocol agreed at the handshake, if any. */
+  subprotocol?: string;
+  remoteAddress?: string;
+}
+
+export interface SessionSubscription {
+  readonly id: string;
+  readonly destination: string;
+  readonly ack: AckMode;
+}
+
+/** Headers the server owns on a MESSAGE frame; a SEND's copies of them are not forwarded. */
+const SERVER_OWNED_HEADERS = new Set([
+  'destination',
+  'message-id',
+  'subscription',
+  'ack',
+  'content-length',
+  'content-type',
+  'receipt',
+  'transaction',
+  'redelivered',
+]);
+
+const SUPPORTED_VERSION_LIST = SUPPORTED_VERSIONS.slice().reverse().join(',');
+
+export class StompSession implements SessionContext {
+  readonly sessionId: string;
+  readonly attributes: Map<string, unknown>;
+  readonly remoteAddress: string | undefined;
+  readonly subprotocol: string | undefined;
+  readonly connectedAt = Date.now();
+  state: SessionState = 'awaiting-connect';
+  /** Negotiated version; until CONNECT, errors are written as 1.2. */
+  version: StompVersion = '1.2';
+  user: Principal | undefined;
+  readonly subscriptions = new Map<string, SessionSubscription>();
+
+  private readonly transactions = new Map<string, Frame[]>();
+  /** STOMP 1.0/1.1 clients ACK by message-id: subscription id → (message-id → ack id), in delivery order. */
+  private legacyAcks: Map<string, Map<string, string>> | undefined;
+  private readonly decoder: Decoder;
+  private corked = false;
+  private closeReason: CloseReason | undefined;
+  private lastReadAt = Date.now();
+  private lastWriteAt = Date.now();
+  private connectTimer: NodeJS.Timeout | undefined;
+  private sendTimer: NodeJS.Timeout | undefined;
+  private receiveTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly host: SessionHost,
+    private readonly connection: Connection,
+    init: SessionInit,
+  ) {
+    this.sessionId = init.id;
+    this.user = init.user;
+    this.attributes = init.attributes ?? new Map();
+    this.remoteAddress = init.remoteAddress;
+    this.subprotocol = init.subprotocol;
+    const { limits } = host.options;
+    this.decoder = new Decoder(
+      { frame: (frame) => this.onFrame(frame) },
+      { maxFrameBytes: limits.maxFrameBytes, maxHeaders: limits.maxHeaders, maxHeaderBytes: limits.maxHeaderBytes },
+    );
+    if (limits.connectTimeout > 0) {
+      this.connectTimer = setTimeout(onConnectTimeout, limits.connectTimeout, this);
+      this.connectTimer.unref();
+    }
+  }
+
+  get isOpen(): boolean {
+    return this.state !== 'closing' && this.state !== 'closed';
+  }
+
+  /** Bytes from the transport (one WebSocket message, or a TCP chunk). */
+  receive(chunk: Buffer): void {
+    if (!this.isOpen) return;
+    this.lastReadAt = Date.now();
+    try {
+      this.decoder.push(chunk);
+    } catch (err) {
+      this.fail(err, undefined);
+    }
+  }
+
+  /** The transport closed (peer went away, or our own close completed). */
+  transportClosed(code?: number): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.clearTimers();
+    this.transactions.clear();
+    this.legacyAcks = undefined;
+    const reason = this.closeReason ?? { kind: 'transport-closed', code };
+    const release = (): void => this.host.sessionClosed(this, reason);
+    try {
+      const result = this.host.channel.disconnect(this);
+      if (isPromise(result)) {
+        result.then(release, (err) => {
+          this.host.options.logger.error({ err, sessionId: this.sessionId }, 'broker disconnect failed');
+          release();
+        });
+        return;
+      }
+    } catch (err) {
+      this.host.options.logger.error({ err, sessionId: this.sessionId }, 'broker disconnect failed');
+    }
+    release();
+  }
+
+  /** Server-initiated close with an ERROR frame (shutdown, force-disconnect). */
+  close(message: string, reason: CloseReason = { kind: 'server-close', message }): void {
+    if (!this.isOpen) return;
+    this.closeReason = reason;
+    this.writeFrame('ERROR', [['message', message], ['content-type', 'text/plain']], Buffer.from(message));
+    this.shutdown(CloseCode.GOING_AWAY, message);
+  }
+
+  // ---- delivery (called by the broker) -------------------------------------------------------
+
+  deliver(delivery: Delivery): void {
+    if (this.state !== 'connected') return;
+    const message = delivery.message;
+    const parts = encodeMessage(message, this.version, delivery.subscriptionId, delivery.ackId, delivery.redelivered);
+    this.write(parts, isBinaryMessage(message));
+    if (delivery.ackId !== undefined && this.version !== '1.2') {
+      this.rememberLegacyAck(delivery.subscriptionId, message.id, delivery.ackId);
+    }
+  }
+
+  // ---- inbound ---------------------------------------------------------------------------------
+
+  private onFrame(frame: Frame): void {
+    let result: void | Promise<void>;
+    try {
+      result = this.handleFrame(frame);
+    } catch (err) {
+      this.fail(err, header(frame, 'receipt'));
+      return;
+    }
+    if (result !== undefined) {
+      // Keep frame order: nothing else is parsed until this frame took effect.
+      this.decoder.pause();
+      this.connection.pause();
+      result.then(
+        () => this.resumeReading(),
+        (err) => this.fail(err, header(frame, 'receipt')),
+      );
+    }
+  }
+
+  private resumeReading(): void {
+    if (!this.isOpen) return;
+    this.connection.resume();
+    try {
+      this.decoder.resume();
+    } catch (err) {
+      this.fail(err, undefined);
+    }
+  }
+
+  /** Returns a promise only when the frame's effect is asynchronous. */
+  private handleFrame(frame: Frame): void | Promise<void> {
+    if (!this.isOpen) return;
+    const command = frame.command;
+    if (!isClientCommand(command)) {
+      throw new StompError('STOMP_ERR_UNKNOWN_COMMAND', `unknown command '${truncate(command)}'`);
+    }
+    if (command === 'CONNECT' || command === 'STOMP') {
+      if (this.state !== 'awaiting-connect') {
+        throw new StompError('STOMP_ERR_ALREADY_CONNECTED', `${command} received on a session that is already connected`);
+      }
+      return this.handleConnect(frame);
+    }
+    if (this.state !== 'connected') {
+      throw new StompError('STOMP_ERR_NOT_CONNECTED', `${command} received before CONNECT: the first frame must be CONNECT or STOMP`);
+    }
+    this.validate(command, frame);
+    switch (command) {
+      case 'SEND':
+        return this.handleSend(frame);
+      case 'SUBSCRIBE':
+        return this.handleSubscribe(frame);
+      case 'UNSUBSCRIBE':
+        return this.handleUnsubscribe(frame);
+      case 'ACK':
+      case 'NACK':
+        return this.handleAck(command, frame);
+      case 'BEGIN':
+        return this.handleBegin(frame);
+      case 'COMMIT':
+        return this.handleCommit(frame);
+      case 'ABORT':
+        return this.handleAbort(frame);
+      case 'DISCONNECT':
+        return this.handleDisconnect(frame);
+    }
+  }
+
+  private validate(command: ClientCommand, frame: Frame): void {
+    const rule = CLIENT_COMMANDS[command];
+    if (rule.since === '1.1' && this.version === '1.0') {
+      throw new StompError('STOMP_ERR_UNKNOWN_COMMAND', `${command} is not part of STOMP 1.0`);
+    }
+    if (!rule.body && frame.body.length > 0) {
+      throw new StompError('STOMP_ERR_BODY_NOT_ALLOWED', `${command} frames must not have a body`);
+    }
+    const required = rule.required[this.version];
+    for (let i = 0; i < required.length; i++) {
+      if (header(frame, required[i]) === undefined) {
+        throw new StompError('STOMP_ERR_MISSING_HEADER', `${command} frame is missing the required '${required[i]}' header`);
+      }
+    }
+  }
+
+  // ---- CONNECT -----------------------------------------------------------------------------------
+
+  private handleConnect(frame: Frame): void | Promise<void> {
+    const version = negotiateVersion(header(frame, 'accept-version'));
+    if (version === undefined) {
+      throw new StompError(
+        'STOMP_ERR_VERSION',
+        `Supported protocol versions are ${SUPPORTED_VERSION_LIST}`,
+        { headers: [['version', SUPPORTED_VERSION_LIST]] },
+      );
+    }
+    if (frame.body.length > 0) {
+      throw new StompError('STOMP_ERR_BODY_NOT_ALLOWED', `${frame.command} frames must not have a body`);
+    }
+    const clientHeartbeat = parseHeartbeat(header(frame, 'heart-beat'));
+    this.version = version;
+    this.decoder.version = version;
+    const authenticate = this.host.options.authenticate;
+    if (authenticate === undefined) {
+      this.completeConnect(clientHeartbeat);
+      return;
+    }
+    this.state = 'connecting';
+    return Promise.resolve(
+      authenticate({
+        login: header(frame, 'login'),
+        passcode: header(frame, 'passcode'),
+        host: header(frame, 'host'),
+        version,
+        headers: frame.headers,
+        user: this.user,
+        sessionId: this.sessionId,
+        attributes: this.attributes,
+      }),
+    ).then(
+      (result) => {
+        if (!this.isOpen) return;
+        if (result === false) throw new StompError('STOMP_ERR_AUTH', 'authentication failed');
+        if (result !== undefined) this.user = result;
+        this.completeConnect(clientHeartbeat);
+      },
+      (err: unknown) => {
+        if (isStompError(err)) throw err;
+        const message = err instanceof Error && err.message ? err.message : 'authentication failed';
+        throw new StompError('STOMP_ERR_AUTH', message, { cause: err });
+      },
+    );
+  }
+
+  private completeConnect(clientHeartbeat: [number, number]): void {
+    const serverHeartbeat = this.host.options.heartbeat;
+    const beats = negotiateHeartbeat(clientHeartbeat, serverHeartbeat);
+    this.state = 'connected';
+    if (this.connectTimer !== undefined) clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
+    const headers: HeaderList = [
+      ['version', this.version],
+      ['heart-beat', `${serverHeartbeat[0]},${serverHeartbeat[1]}`],
+      ['server', this.host.options.serverName],
+      ['session', this.sessionId],
+    ];
+    if (this.user !== undefined) headers.push(['user-name', this.user.name]);
+    this.writeFrame('CONNECTED', headers);
+    this.startHeartbeats(beats.send, beats.receive);
+    this.host.sessionConnected(this);
+  }
+
+  // ---- SEND, SUBSCRIBE, UNSUBSCRIBE ------------------------------------------------------------
+
+  private handleSend(frame: Frame): void | Promise<void> {
+    const tx = header(frame, 'transaction');
+    if (tx !== undefined) return this.enlist(tx, frame);
+    return this.afterEffect(this.host.channel.send(this, this.toMessage(frame)), frame);
+  }
+
+  /** A SEND frame as a neutral message: server-owned headers stripped, first of repeats kept. */
+  private toMessage(frame: Frame): BrokerMessage {
+    const headers: HeaderList = [];
+    const source = frame.headers;
+    for (let i = 0; i < source.length; i++) {
+      if (!SERVER_OWNED_HEADERS.has(source[i][0])) headers.push(source[i]);
+    }
+    const contentType = header(frame, 'content-type');
+    const message: { -readonly [K in keyof BrokerMessage]: BrokerMessage[K] } = {
+      id: this.host.nextMessageId(),
+      destination: header(frame, 'destination')!,
+      headers,
+      body: frame.body,
+      senderSessionId: this.sessionId,
+    };
+    if (contentType !== undefined) message.contentType = contentType;
+    return message;
+  }
+
+  private handleSubscribe(frame: Frame): void | Promise<void> {
+    const destination = header(frame, 'destination')!;
+    // STOMP 1.0 made `id` optional; the destination then names the subscription.
+    const id = header(frame, 'id') ?? destination;
+    if (this.subscriptions.has(id)) {
+      throw new StompError('STOMP_ERR_DUPLICATE_SUBSCRIPTION', `subscription id '${truncate(id)}' is already in use on this session`);
+    }
+    const ack = (header(frame, 'ack') ?? 'auto') as AckMode;
+    if (!ACK_MODES.includes(ack) || (ack === 'client-individual' && this.version === '1.0')) {
+      throw new StompError(
+        'STOMP_ERR_BAD_HEADER',
+        `invalid ack mode '${truncate(ack)}': expected ${this.version === '1.0' ? 'auto or client' : 'auto, client or client-individual'}`,
+      );
+    }
+    const prefetchHeader = header(frame, 'prefetch-count');
+    let prefetch: number | undefined;
+    if (prefetchHeader !== undefined) {
+      if (!/^\d{1,9}$/.test(prefetchHeader)) {
+        throw new StompError('STOMP_ERR_BAD_HEADER', `invalid prefetch-count '${truncate(prefetchHeader)}': expected a non-negative integer`);
+      }
+      prefetch = Number(prefetchHeader);
+    }
+    const subscription: SessionSubscription = { id, destination, ack };
+    this.subscriptions.set(id, subscription);
+    let result: void | Promise<void>;
+    try {
+      result = this.host.channel.subscribe(this, { id, destination, ack, prefetch });
+    } catch (err) {
+      this.subscriptions.delete(id);
+      throw err;
+    }
+    if (result !== undefined) {
+      result = result.catch((err: unknown) => {
+        this.subscriptions.delete(id);
+        throw err;
+      });
+    }
+    return this.afterEffect(result, frame);
+  }
+
+  private handleUnsubscribe(frame: Frame): void | Promise<void> {
+    let id = header(frame, 'id');
+    if (id === undefined) {
+      // STOMP 1.0: UNSUBSCRIBE by destination.
+      const destination = header(frame, 'destination');
+      if (destination === undefined) {
+        throw new StompError('STOMP_ERR_MISSING_HEADER', `UNSUBSCRIBE frame is missing the required 'id' header`);
+      }
+      for (const sub of this.subscriptions.values()) {
+        if (sub.destination === destination) {
+          id = sub.id;
+          break;
+        }
+      }
+      if (id === undefined) {
+        throw new StompError('STOMP_ERR_UNKNOWN_SUBSCRIPTION', `no subscription to '${truncate(destination)}' on this session`);
+      }
+    }
+    if (!this.subscriptions.delete(id)) {
+      throw new StompError('STOMP_ERR_UNKNOWN_SUBSCRIPTION', `no subscription with id '${truncate(id)}' on this session`);
+    }
+    this.legacyAcks?.delete(id);
+    return this.afterEffect(this.host.channel.unsubscribe(this, id), frame);
+  }
+
+  // ---- ACK / NACK ------------------------------------------------------------------------------
+
+  private handleAck(command: 'ACK' | 'NACK', frame: Frame): void | Promise<void> {
+    const tx = header(frame, 'transaction');
+    if (tx !== undefined) return this.enlist(tx, frame);
+    return this.afterEffect(this.applyAck(command, frame), frame);
+  }
+
+  private applyAck(command: 'ACK' | 'NACK', frame: Frame): void | Promise<void> {
+    const ackId = this.resolveAckId(frame);
+    const channel = this.host.channel;
+    const outcome = ackId === undefined ? false : command === 'ACK' ? channel.ack(this, ackId) : channel.nack(this, ackId);
+    if (typeof outcome === 'boolean') {
+      this.checkAck(command, frame, outcome);
+      return;
+    }
+    return outcome.then((known) => this.checkAck(command, frame, known));
+  }
+
+  private checkAck(command: 'ACK' | 'NACK', frame: Frame, known: boolean): void {
+    if (known) return;
+    const id = header(frame, 'id') ?? header(frame, 'message-id') ?? '';
+    throw new StompError('STOMP_ERR_UNKNOWN_ACK', `${command} for '${truncate(id)}': no message awaiting acknowledgement has that id`);
+  }
+
+  private resolveAckId(frame: Frame): string | undefined {
+    if (this.version === '1.2') return header(frame, 'id');
+    const messageId = header(frame, 'message-id')!;
+    const acks = this.legacyAcks;
+    if (acks === undefined) return undefined;
+    const subscriptionId = header(frame, 'subscription');
+    if (subscriptionId !== undefined) return this.takeLegacyAck(subscriptionId, messageId);
+    for (const id of acks.keys()) {
+      const ackId = this.takeLegacyAck(id, messageId);
+      if (ackId !== undefined) return ackId;
+    }
+    return undefined;
+  }
+
+  private rememberLegacyAck(subscriptionId: string, messageId: string, ackId: string): void {
+    this.legacyAcks ??= new Map();
+    let bySub = this.legacyAcks.get(subscriptionId);
+    if (bySub === undefined) this.legacyAcks.set(subscriptionId, (bySub = new Map()));
+    bySub.set(messageId, ackId);
+  }
+
+  /** Looks up (and forgets) a 1.0/1.1 ack; in `client` mode also forgets the earlier ones it covers. */
+  private takeLegacyAck(subscriptionId: string, messageId: string): string | undefined {
+    const bySub = this.legacyAcks?.get(subscriptionId);
+    const ackId = bySub?.get(messageId);
+    if (bySub === undefined || ackId === undefined) return undefined;
+    if (this.subscriptions.get(subscriptionId)?.ack === 'client') {
+      for (const key of bySub.keys()) {
+        bySub.delete(key);
+        if (key === messageId) break;
+      }
+    } else {
+      bySub.delete(messageId);
+    }
+    return ackId;
+  }
+
+  // ---- transactions ------------------------------------------------------------------------------
+
+  private handleBegin(frame: Frame): void {
+    const tx = header(frame, 'transaction')!;
+    if (this.transactions.has(tx)) {
+      throw new StompError('STOMP_ERR_DUPLICATE_TRANSACTION', `transaction '${truncate(tx)}' has already begun`);
+    }
+    this.transactions.set(tx, []);
+    this.receipt(frame);
+  }
+
+  private handleCommit(frame: Frame): void | Promise<void> {
+    const frames = this.takeTransaction(frame);
+    return this.afterEffect(this.applyInOrder(frames, 0), frame);
+  }
+
+  private handleAbort(frame: Frame): void {
+    this.takeTransaction(frame);
+    this.receipt(frame);
+  }
+
+  private takeTransaction(frame: Frame): Frame[] {
+    const tx = header(frame, 'transaction')!;
+    const frames = this.transactions.get(tx);
+    if (frames === undefined) {
+      throw new StompError('STOMP_ERR_UNKNOWN_TRANSACTION', `no transaction '${truncate(tx)}' is open on this session`);
+    }
+    this.transactions.delete(tx);
+    return frames;
+  }
+
+  private enlist(tx: string, frame: Frame): void {
+    const frames = this.transactions.get(tx);
+    if (frames === undefined) {
+      throw new StompError('STOMP_ERR_UNKNOWN_TRANSACTION', `${frame.command} names transaction '${truncate(tx)}', which is not open on this session`);
+    }
+    frames.push(frame);
+    this.receipt(frame);
+  }
+
+  /** Applies committed frames one after another, staying synchronous while every step is. */
+  private applyInOrder(frames: Frame[], from: number): void | Promise<void> {
+    for (let i = from; i < frames.length; i++) {
+      const frame = frames[i];
+      const result =
+        frame.command === 'SEND'
+          ? this.host.channel.send(this, this.toMessage(frame))
+          : this.applyAck(frame.command as 'ACK' | 'NACK', frame);
+      if (result !== undefined) return result.then(() => this.applyInOrder(frames, i + 1));
+    }
+  }
+
+  // ---- DISCONNECT --------------------------------------------------------------------------------
+
+  private handleDisconnect(frame: Frame): void {
+    this.closeReason = { kind: 'client-disconnect' };
+    this.receipt(frame);
+    this.shutdown(CloseCode.NORMAL, 'DISCONNECT');
+  }
+
+  // ---- outbound ----------------------------------------------------------------------------------
+
+  /** Sends the RECEIPT once `effect` has taken place; errors propagate to the frame's ERROR. */
+  private afterEffect(effect: void | boolean | Promise<unknown>, frame: Frame): void | Promise<void> {
+    if (effect instanceof Promise) return effect.then(() => this.receipt(frame));
+    this.receipt(frame);
+  }
+
+  private receipt(frame: Frame): void {
+    const receipt = header(frame, 'receipt');
+    if (receipt !== undefined && this.isOpen) this.writeFrame('RECEIPT', [['receipt-id', receipt]]);
+  }
+
+  private writeFrame(command: string, headers: HeaderList, body: Buffer = EMPTY_BODY): void {
+    this.write([encodeFrame({ command, headers, body }, this.version)], false);
+  }
+
+  private write(parts: readonly Buffer[], binary: boolean): void {
+    if (!this.corked) {
+      this.corked = true;
+      this.connection.cork();
+      queueMicrotask(() => this.flush());
+    }
+    this.connection.sendFrame(parts, binary);
+  }
+
+  private flush(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.lastWriteAt = Date.now();
+    this.connection.uncork();
+  }
+
+  /** Turns any failure into one ERROR frame and a close. */
+  fail(err: unknown, receiptId: string | undefined, reason?: CloseReason): void {
+    if (!this.isOpen) return;
+    this.decoder.pause();
+    let error: StompError;
+    if (isStompError(err)) {
+      error = err;
+    } else {
+      this.host.options.logger.error({ err, sessionId: this.sessionId }, 'unexpected error while handling a frame');
+      error = new StompError('STOMP_ERR_INTERNAL', 'internal server error', { cause: err });
+    }
+    this.closeReason = reason ?? { kind: 'protocol-error', error };
+    const headers: HeaderList = [['message', error.message]];
+    if (receiptId !== undefined) headers.push(['receipt-id', receiptId]);
+    if (error.headers !== undefined) for (const h of error.headers) headers.push([h[0], h[1]]);
+    headers.push(['content-type', 'text/plain']);
+    this.writeFrame('ERROR', headers, Buffer.from(error.details ?? error.message));
+    this.shutdown(CloseCode.PROTOCOL_ERROR, error.code);
+  }
+
+  private shutdown(code: number, reason: string): void {
+    if (!this.isOpen) return;
+    this.state = 'closing';
+    this.decoder.pause();
+    this.clearTimers();
+    this.flush();
+    this.connection.close(code, reason);
+  }
+
+  // ---- heart-beats -------------------------------------------------------------------------------
+
+  private startHeartbeats(send: number, receive: number): void {
+    if (send > 0) {
+      // Checking at half the interval keeps every gap below `send` ms without sending more than needed.
+      const tick = Math.max(1, Math.floor(send / 2));
+      this.sendTimer = setInterval(onSendTick, tick, this, tick);
+      this.sendTimer.unref();
+    }
+    if (receive > 0) {
+      const limit = receive * this.host.options.heartbeatGrace;
+      this.receiveTimer = setInterval(onReceiveTick, Math.max(1, Math.floor(receive / 2)), this, limit);
+      this.receiveTimer.unref();
+    }
+  }
+
+  /** @internal timer callback */
+  sendHeartbeatIfIdle(tick: number): void {
+    if (this.state !== 'connected' || this.corked) return;
+    if (Date.now() - this.lastWriteAt >= tick) this.write([HEARTBEAT], false);
+  }
+
+  /** @internal timer callback */
+  checkPeerAlive(limit: number): void {
+    if (this.state !== 'connected') return;
+    const silent = Date.now() - this.lastReadAt;
+    if (silent > limit) {
+      const error = new StompError('STOMP_ERR_HEARTBEAT_TIMEOUT', `heart-beat timeout: nothing received for ${silent} ms (limit ${limit} ms)`);
+      this.fail(error, undefined, { kind: 'heartbeat-timeout' });
+    }
+  }
+
+  /** @internal timer callback */
+  connectTimedOut(): void {
+    if (this.state !== 'awaiting-connect') return;
+    const limit = this.host.options.limits.connectTimeout;
+    const error = new StompError('STOMP_ERR_LIMIT', `no CONNECT frame received within connectTimeout (${limit} ms)`);
+    this.fail(error, undefined, { kind: 'connect-timeout' });
+  }
+
+  private clearTimers(): void {
+    if (this.connectTimer !== undefined) clearTimeout(this.connectTimer);
+    if (this.sendTimer !== undefined) clearInterval(this.sendTimer);
+    if (this.receiveTimer !== undefined) clearInterval(this.receiveTimer);
+    this.connectTimer = this.sendTimer = this.receiveTimer = undefined;
+  }
+}
+
+// Module-level timer callbacks: no closure per session (ws does the same for its listeners).
+function onSendTick(session: StompSession, tick: number): void {
+  session.sendHeartbeatIfIdle(tick);
+}
+function onReceiveTick(session: StompSession, limit: number): void {
+  session.checkPeerAlive(limit);
+}
+function onConnectTimeout(session: StompSession): void {
+  session.connectTimedOut();
+}
+
+function isPromise(value: unknown): value is Promise<unknown> {
+  return value instanceof Promise;
+}
+
+/** Keeps client-supplied text in error messages short. */
+function truncate(text: string, max = 128): string {
+  return text.length <= max ? text : text.slice(0, max) + '…';
+}

@@ -1,0 +1,55 @@
+/**
+ * The messaging template: publish from application code (HTTP routes, timers, jobs) with the
+ * same payload conversion everywhere: a Buffer/Uint8Array goes as bytes
+ * (application/octet-stream unless told otherwise), a string as text/plain, anything else as JSON.
+ */
+import type { BrokerMessage } from './broker/types';
+import type { HeaderList } from './codec/frame';
+
+export type Payload = Buffer | Uint8Array | string | number | boolean | null | object;
+
+export interface SendOptions {
+  /** Extra message headers (user headers; server-owned ones such as destination are ignored). */
+  headers?: Record<string, string | number | boolean>;
+  /** Overrides the content-type chosen from the payload's type. */
+  contentType?: string;
+}
+
+/** Converts an application payload to a message body and content type. */
+export function toBody(payload: Payload, contentType?: string): { body: Buffer; contentType: string } {
+  if (Buffer.isBuffer(payload)) return { body: payload, contentType: contentType ?? 'application/octet-stream' };
+  if (payload instanceof Uint8Array) {
+    return { body: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), contentType: contentType ?? 'application/octet-stream' };
+  }
+  if (typeof payload === 'string') return { body: Buffer.from(payload, 'utf8'), contentType: contentType ?? 'text/plain;charset=utf-8' };
+  const json = JSON.stringify(payload);
+  return { body: Buffer.from(json === undefined ? 'null' : json, 'utf8'), contentType: contentType ?? 'application/json' };
+}
+
+const OWNED = new Set(['destination', 'message-id', 'subscription', 'ack', 'content-length', 'content-type', 'receipt', 'transaction', 'redelivered']);
+
+export function toHeaderList(headers: SendOptions['headers']): HeaderList {
+  const list: HeaderList = [];
+  if (headers === undefined) return list;
+  for (const name of Object.keys(headers)) {
+    if (!OWNED.has(name)) list.push([name, String(headers[name])]);
+  }
+  return list;
+}
+
+export class MessagingTemplate {
+  constructor(
+    private readonly publish: (message: BrokerMessage) => void | Promise<void>,
+    private readonly nextId: () => string,
+  ) {}
+
+  /** Publishes `payload` to `destination`. Resolves once the broker accepted it. */
+  async send(destination: string, payload: Payload, options: SendOptions = {}): Promise<void> {
+    await this.publish(this.createMessage(destination, payload, options));
+  }
+
+  createMessage(destination: string, payload: Payload, options: SendOptions = {}): BrokerMessage {
+    const { body, contentType } = toBody(payload, options.contentType);
+    return { id: this.nextId(), destination, headers: toHeaderList(options.headers), body, contentType };
+  }
+}

@@ -1,0 +1,236 @@
+import fc from 'fast-check';
+import { SimpleBroker } from '../../src/broker/simple-broker';
+import type { SimpleBrokerOptions } from '../../src/broker/simple-broker';
+import { createIdGenerator } from '../../src/broker/message-id';
+import type { AckMode, Delivery } from '../../src/broker/types';
+import { isStompError } from '../../src/errors';
+
+/**
+ * Drives a SimpleBroker with random sequences of subscribe / unsubscribe / publish / ack / nack /
+ * disconnect, with in-process consumers that may ACK or NACK synchronously from deliver(), and
+ * checks the broker against a small model after every step.
+ */
+
+const SESSIONS = ['s0', 's1', 's2'] as const;
+const SUB_IDS = ['x', 'y'] as const;
+const DESTINATIONS = ['/queue/a', '/queue/b', '/queue/a.dlq', '/topic/t'] as const;
+type Behaviour = 'passive' | 'ack' | 'nack';
+
+type Op =
+  | { kind: 'subscribe'; session: number; sub: number; destination: number; ack: AckMode; prefetch: number }
+  | { kind: 'unsubscribe'; session: number; sub: number }
+  | { kind: 'publish'; destination: number }
+  | { kind: 'ack' | 'nack'; session: number; pick: number }
+  | { kind: 'disconnect'; session: number }
+  | { kind: 'behave'; session: number; behaviour: Behaviour };
+
+const session = fc.integer({ min: 0, max: SESSIONS.length - 1 });
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({
+    kind: fc.constant('subscribe' as const),
+    session,
+    sub: fc.integer({ min: 0, max: SUB_IDS.length - 1 }),
+    destination: fc.integer({ min: 0, max: DESTINATIONS.length - 1 }),
+    ack: fc.constantFrom<AckMode>('auto', 'client', 'client-individual'),
+    prefetch: fc.integer({ min: 0, max: 2 }),
+  }),
+  fc.record({ kind: fc.constant('unsubscribe' as const), session, sub: fc.integer({ min: 0, max: SUB_IDS.length - 1 }) }),
+  fc.record({ kind: fc.constant('publish' as const), destination: fc.integer({ min: 0, max: DESTINATIONS.length - 1 }) }),
+  fc.record({ kind: fc.constant('publish' as const), destination: fc.integer({ min: 0, max: DESTINATIONS.length - 1 }) }),
+  fc.record({ kind: fc.constantFrom('ack' as const, 'nack' as const), session, pick: fc.integer({ min: 0, max: 20 }) }),
+  fc.record({ kind: fc.constant('disconnect' as const), session }),
+  fc.record({ kind: fc.constant('behave' as const), session, behaviour: fc.constantFrom<Behaviour>('passive', 'ack', 'nack') }),
+);
+
+const optionsArb = fc.record({
+  maxQueueDepth: fc.integer({ min: 0, max: 3 }),
+  queueOverflow: fc.constantFrom('reject' as const, 'drop-oldest' as const, 'drop-newest' as const),
+  maxDeliveries: fc.integer({ min: 1, max: 3 }),
+});
+
+interface ModelSub {
+  key: string;
+  session: string;
+  id: string;
+  destination: string;
+  ack: AckMode;
+  prefetch: number;
+  queue: boolean;
+  /** Outstanding ack ids in delivery order. */
+  outstanding: string[];
+}
+
+interface Outstanding {
+  sub: ModelSub;
+  messageId: string;
+}
+
+function run(options: SimpleBrokerOptions, ops: Op[]): void {
+  const broker = new SimpleBroker({ ...options, nextId: createIdGenerator('dl') });
+  const ids = createIdGenerator('m');
+  const subs = new Map<string, ModelSub>(); // `${session}/${id}` → current subscription
+  const outstanding = new Map<string, Outstanding>();
+  const seenAckIds = new Set<string>();
+  const everDelivered = new Set<string>();
+  const publishIndex = new Map<string, number>();
+  const lastFresh = new Map<string, number>();
+  const behaviour = new Map<string, Behaviour>();
+  let queuePublished = 0;
+  let completed = 0;
+  let generation = 0;
+
+  const settle = (ackId: string, completes: boolean): void => {
+    const o = outstanding.get(ackId);
+    if (o === undefined) return;
+    outstanding.delete(ackId);
+    o.sub.outstanding.splice(o.sub.outstanding.indexOf(ackId), 1);
+    if (completes && o.sub.queue) completed++;
+  };
+
+  const settleScope = (sessionId: string, ackId: string, positive: boolean): boolean => {
+    const o = outstanding.get(ackId);
+    const expected = o !== undefined && o.sub.session === sessionId;
+    const scope = expected ? (o.sub.ack === 'client' ? o.sub.outstanding.slice(0, o.sub.outstanding.indexOf(ackId) + 1) : [ackId]) : [];
+    const result = positive ? broker.ack(sessionId, ackId) : broker.nack(sessionId, ackId);
+    expect(result).toBe(expected);
+    for (const id of scope) settle(id, positive);
+    return result;
+  };
+
+  const consumerFor = (sessionId: string) => ({
+    sessionId,
+    deliver(delivery: Delivery): void {
+      const sub = subs.get(`${sessionId}/${delivery.subscriptionId}`);
+      expect(sub).toBeDefined();
+      const s = sub as ModelSub;
+      const message = delivery.message;
+      expect(message.destination).toBe(s.destination);
+      if (s.queue) {
+        // Exactly one consumer at a time, redelivered flag truthful, fresh messages in publish order.
+        for (const o of outstanding.values()) expect(o.messageId).not.toBe(message.id);
+        expect(delivery.redelivered).toBe(everDelivered.has(message.id));
+        everDelivered.add(message.id);
+        const index = publishIndex.get(message.id);
+        if (!delivery.redelivered && index !== undefined) {
+          expect(index).toBeGreaterThan(lastFresh.get(s.destination) ?? -1);
+          lastFresh.set(s.destination, index);
+        }
+      }
+      if (s.ack === 'auto') {
+        expect(delivery.ackId).toBeUndefined();
+        if (s.queue) completed++;
+      } else {
+        const ackId = delivery.ackId as string;
+        expect(typeof ackId).toBe('string');
+        expect(seenAckIds.has(ackId)).toBe(false);
+        seenAckIds.add(ackId);
+        outstanding.set(ackId, { sub: s, messageId: message.id });
+        s.outstanding.push(ackId);
+        if (s.queue && s.prefetch > 0) expect(s.outstanding.length).toBeLessThanOrEqual(s.prefetch);
+        const b = behaviour.get(sessionId) ?? 'passive';
+        if (b !== 'passive') settleScope(sessionId, ackId, b === 'ack');
+      }
+    },
+  });
+  const consumers = new Map(SESSIONS.map((s) => [s, consumerFor(s)]));
+
+  const dropSub = (s: ModelSub): void => {
+    for (const ackId of [...s.outstanding]) settle(ackId, false);
+    subs.delete(`${s.session}/${s.id}`);
+  };
+
+  for (const op of ops) {
+    switch (op.kind) {
+      case 'subscribe': {
+        const sessionId = SESSIONS[op.session];
+        const id = SUB_IDS[op.sub];
+        const destination = DESTINATIONS[op.destination];
+        const key = `${sessionId}/${id}`;
+        const duplicate = subs.has(key);
+        const queue = broker.isQueueDestination(destination);
+        const model: ModelSub = {
+          key: `${key}#${++generation}`, session: sessionId, id, destination, ack: op.ack,
+          prefetch: queue && op.ack !== 'auto' ? op.prefetch : 0, queue, outstanding: [],
+        };
+        if (!duplicate) subs.set(key, model);
+        let code: string | undefined;
+        try {
+          broker.subscribe(consumers.get(sessionId)!, { id, destination, ack: op.ack, prefetch: op.prefetch });
+        } catch (err) {
+          code = isStompError(err) ? err.code : String(err);
+        }
+        expect(code).toBe(duplicate ? 'STOMP_ERR_DUPLICATE_SUBSCRIPTION' : undefined);
+        break;
+      }
+      case 'unsubscribe': {
+        const key = `${SESSIONS[op.session]}/${SUB_IDS[op.sub]}`;
+        const s = subs.get(key);
+        if (s !== undefined) dropSub(s);
+        expect(broker.unsubscribe(SESSIONS[op.session], SUB_IDS[op.sub])).toBe(s !== undefined);
+        break;
+      }
+      case 'publish': {
+        const destination = DESTINATIONS[op.destination];
+        const id = ids();
+        publishIndex.set(id, publishIndex.size);
+        try {
+          broker.publish({ id, destination, headers: [], body: Buffer.from(id) });
+          if (broker.isQueueDestination(destination)) queuePublished++;
+        } catch (err) {
+          expect(isStompError(err) && err.code).toBe('STOMP_ERR_QUEUE_FULL');
+          expect(options.queueOverflow).toBe('reject');
+        }
+        break;
+      }
+      case 'ack':
+      case 'nack': {
+        const sessionId = SESSIONS[op.session];
+        const all = [...outstanding.keys()];
+        const ackId = op.pick < all.length ? all[op.pick] : `bogus-${op.pick}`;
+        settleScope(sessionId, ackId, op.kind === 'ack');
+        break;
+      }
+      case 'disconnect': {
+        const sessionId = SESSIONS[op.session];
+        for (const s of [...subs.values()]) if (s.session === sessionId) dropSub(s);
+        broker.disconnect(sessionId);
+        break;
+      }
+      case 'behave':
+        behaviour.set(SESSIONS[op.session], op.behaviour);
+        break;
+    }
+
+    const stats = broker.stats();
+    expect(stats.unacked).toBe(outstanding.size);
+    expect(stats.subscriptions).toBe(subs.size);
+    expect(stats.destinations).toBe(new Set([...subs.values()].map((s) => s.destination)).size);
+    const held = Object.values(stats.queueDepths).reduce((a, b) => a + b, 0);
+    const inFlight = [...outstanding.values()].filter((o) => o.sub.queue).length;
+    // Every accepted queue message is held, in flight, done, or counted as dropped; dead letters
+    // replace their original one for one.
+    expect(completed + stats.dropped + held + inFlight).toBe(queuePublished);
+    // Idle broker: a queue only holds messages when none of its consumers has room.
+    for (const [destination, depth] of Object.entries(stats.queueDepths)) {
+      expect(depth).toBeGreaterThan(0);
+      for (const s of subs.values()) {
+        if (s.destination !== destination) continue;
+        expect(s.prefetch).toBeGreaterThan(0);
+        expect(s.outstanding.length).toBe(s.prefetch);
+      }
+    }
+  }
+}
+
+describe('SimpleBroker under random operation sequences', () => {
+  it('keeps acks, deliveries, queue depths and counters consistent with a model', () => {
+    fc.assert(
+      fc.property(optionsArb, fc.array(opArb, { maxLength: 60 }), (options, ops) => run(options, ops)),
+      { numRuns: 400, seed: 20240611 },
+    );
+  });
+
+  it('stays consistent with fresh random seeds', () => {
+    fc.assert(fc.property(optionsArb, fc.array(opArb, { maxLength: 80 }), (options, ops) => run(options, ops)), { numRuns: 200 });
+  });
+});

@@ -1,0 +1,36 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createBroker, type StompBroker } from '../../src';
+import type { BrokerOptions } from '../../src/options';
+import type { WebSocketOptions } from '../../src/transport/websocket';
+
+export interface TestServer {
+  broker: StompBroker;
+  http: Server;
+  port: number;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** A real http.Server on an ephemeral loopback port with a broker attached at /ws. */
+export async function startServer(options: BrokerOptions & WebSocketOptions = {}, path = '/ws'): Promise<TestServer> {
+  const broker = createBroker(options);
+  const http = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end('ok');
+  });
+  broker.attach(http, { path });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const port = (http.address() as AddressInfo).port;
+  return {
+    broker,
+    http,
+    port,
+    url: `ws://127.0.0.1:${port}${path}`,
+    async close() {
+      await broker.close({ timeout: 1000 });
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}
