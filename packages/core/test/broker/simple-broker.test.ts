@@ -257,6 +257,20 @@ describe('SimpleBroker queues', () => {
     expect(any.bodies()).toEqual(['7']);
   });
 
+  it('offers a message returned to the queue to a filtered consumer that skipped the held ones', () => {
+    const broker = newBroker();
+    const plain = new Recorder('plain');
+    const picky = new Recorder('picky');
+    sub(broker, plain, 's', '/queue/q', 'client-individual', 1);
+    broker.publish(msg('/queue/q', 'e1'));
+    broker.subscribe(picky, { id: 's', destination: '/queue/q', ack: 'client-individual', filter: (m) => m.body.toString().startsWith('e') });
+    broker.publish(msg('/queue/q', 'o1')); // plain is full, picky refuses it: held
+    expect(broker.stats().queueDepths).toEqual({ '/queue/q': 1 });
+    broker.disconnect('plain'); // e1 returns to the head, ahead of o1, and picky takes it
+    expect(picky.deliveries.map((d) => [d.message.body.toString(), d.redelivered])).toEqual([['e1', true]]);
+    expect(broker.stats().queueDepths).toEqual({ '/queue/q': 1 });
+  });
+
   it('applies filters to topic subscriptions too', () => {
     const broker = newBroker();
     const a = new Recorder('a');
