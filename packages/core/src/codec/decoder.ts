@@ -5,7 +5,7 @@
  *
  *     frame = command EOL *( header EOL ) EOL *OCTET NULL *( EOL )      EOL = [CR] LF
  *
- * The decoder is a byte-level state machine over a list of received chunks (the idea of ws's
+ * The decoder is a byte-level state machine over the list of received chunks (the idea of ws's
  * Receiver and nats.js's parser): chunks are kept as they arrived, positions are (chunk, offset)
  * pairs plus a count of bytes from the start of the current frame, and nothing is copied until a
  * frame is complete. States:
@@ -13,16 +13,17 @@
  * - IDLE: between frames. Each EOL here is a heart-beat (1.2 §"Heart-beating"; the `*( EOL )`
  *   after NULL in the grammar is the same thing) and is reported once per EOL. A CR must be
  *   followed by LF. Any other octet starts a command line.
- * - HEAD: looking for the blank line that ends the header block, one `indexOf(LF)` per line. Line
- *   count and block size are checked at every line and chunk boundary, so an endless header block
- *   is refused as soon as it passes `maxHeaderBytes`, not when it finally ends.
- * - Once the block is complete it is decoded to text in ONE call (a view of the chunk, or a copy
- *   when it spans chunks; only strings come out of that copy, so the scratch buffer can be reused)
- *   and command, names and values are cut from that string. This is "each header decoded once from
- *   a slice" at its cheapest: one native decode per frame instead of one per field. UTF-8 validity
- *   (1.2 §"Value Encoding": "commands and headers are encoded in UTF-8") is checked on the same
- *   block: the decoder replaces bad sequences with U+FFFD, so only a block whose text contains
- *   U+FFFD needs the exact `isUtf8` test.
+ * - HEAD: one resumable pass over the command line and header lines, every byte looked at once.
+ *   Per line it notes the first ':' (names end there, values may hold more colons), whether name
+ *   or value hold a backslash, where the line ends (a CR is allowed only right before LF), and
+ *   whether any byte is non-ASCII. Line count and block size are checked as the scan goes, so an
+ *   endless header block is refused as soon as it passes `maxHeaderBytes`, not when it ends.
+ * - Once the blank line is found, the block (a view of the chunk, or a copy when it spans chunks:
+ *   only strings come out of that copy, so the scratch buffer is reused) is decoded to strings.
+ *   An ASCII block is decoded in ONE native call and command, names and values are cut from that
+ *   string with the offsets the scan noted: one decode per frame instead of one per field. A block
+ *   with other bytes must be UTF-8 (1.2 §"Value Encoding"), checked once with `isUtf8`, and its
+ *   fields are decoded one by one (no multi-byte sequence can straddle ':' or EOL).
  * - BODY_LENGTH: the first `content-length` (1.2 §"Repeated Header Entries": first wins) says how
  *   many octets to take "regardless of whether or not there are NULL octets in the body" (1.2
  *   §"Header content-length"); the decoder waits until that many bytes are buffered without looking
@@ -37,10 +38,18 @@
  *   chunk by pushing it), else a fresh copy. Bodies never point into decoder-owned memory that is
  *   reused, so emitted frames are never clobbered by later input.
  * - Header text is never trimmed (1.2 §"Value Encoding": "MUST never trim or pad"); lines split at
- *   the first ':'; repeated headers are kept in order.
- * - Unescaping depends on {@link Decoder.version} and happens when a frame is emitted, so a version
- *   negotiated in the frame callback (or while paused) applies to the very next frame.
- * - Errors are fatal: the first StompError is kept and rethrown by every later push/resume.
+ *   the first ':'; repeated headers are kept in order; unknown commands are the session's business.
+ * - A NUL inside the header block is refused. The grammar's header octets exclude only CR, LF and
+ *   ':', but a NUL there means a frame ended early (a header block without its blank line) and
+ *   reading on would glue the next frame into this one's headers. The encoder never writes one.
+ * - Unescaping (escape.ts) depends on {@link Decoder.version} and happens when a frame is emitted,
+ *   so a version negotiated in the frame callback, or while paused, applies to the very next frame.
+ *   Only texts the scan saw a backslash in are looked at again.
+ * - While paused the decoder still scans ahead, up to the end of the next frame, emitting nothing:
+ *   limits and framing errors stay enforced on what can be known; heart-beats are counted and
+ *   reported on resume, in order.
+ * - Errors are fatal: the first StompError is kept and rethrown by every later push/resume. An
+ *   exception thrown by a handler is the caller's: it propagates and the decoder stays usable.
  */
 import { isUtf8 } from 'node:buffer';
 import { StompError, type StompErrorCode } from '../errors';
@@ -71,10 +80,22 @@ export const DEFAULT_MAX_HEADER_BYTES = 65536;
 const LF = 10;
 const CR = 13;
 
+/** Line flags: a backslash in the name / in the value. */
+const ESC_NAME = 1;
+const ESC_VALUE = 2;
+
 const IDLE = 0;
 const HEAD = 1;
 const BODY_LENGTH = 2;
 const BODY_NUL = 3;
+
+/**
+ * Buffer's own slice-to-string methods, which `toString(encoding, start, end)` dispatches to after
+ * an encoding look-up. Present on every Node Buffer; called directly on the per-frame path.
+ */
+interface FastSlices extends Buffer {
+  latin1Slice(start: number, end: number): string;
+}
 
 /** Longest piece of offending input quoted back in an error message. */
 const QUOTE_MAX = 40;
@@ -115,7 +136,15 @@ export class Decoder {
   private scanOffset = 0;
   private scanned = 0;
   private lineStart = 0;
+  /** First ':' of the current line, from the frame start; -1 until seen. */
+  private colon = -1;
+  private lineFlags = 0;
+  /** Header lines recorded so far (the command line is not one). */
   private lines = 0;
+  private commandEnd = -1;
+  private nonAscii = false;
+  /** Per header line: start, colon, end (EOL excluded), escape flags; positions from the frame start. */
+  private marks = new Int32Array(64);
   /** Last byte of the previous chunk, to see a CR of a CRLF split across chunks. */
   private prevByte = 0;
 
@@ -227,20 +256,23 @@ export class Decoder {
             continue;
           }
           this.beginHead();
+          if (!this.advance()) return;
           continue;
         }
-        case HEAD:
-          if (!this.scanHead()) return;
-          this.parseHead();
-          continue;
-        case BODY_LENGTH:
-          if (!this.takeBodyByLength()) return;
-          continue;
-        case BODY_NUL:
-          if (!this.takeBodyByNul()) return;
+        default:
+          if (!this.advance()) return;
           continue;
       }
     }
+  }
+
+  /** Carry the current frame as far as the buffered bytes go; true once it is complete. */
+  private advance(): boolean {
+    if (this.state === HEAD) {
+      if (!this.scanHead()) return false;
+      this.parseHead();
+    }
+    return this.state === BODY_LENGTH ? this.takeBodyByLength() : this.takeBodyByNul();
   }
 
   private heartbeat(): void {
@@ -254,53 +286,118 @@ export class Decoder {
     this.scanOffset = this.start;
     this.scanned = 0;
     this.lineStart = 0;
+    this.colon = -1;
+    this.lineFlags = 0;
     this.lines = 0;
+    this.commandEnd = -1;
+    this.nonAscii = false;
     this.prevByte = 0;
   }
 
   /**
-   * Advance the HEAD scan over what is buffered. Returns true once the blank line is found
-   * (`headLength` set, body position recorded), false when more bytes are needed.
+   * Advance the HEAD scan over what is buffered, one pass, every byte once. Returns true once the
+   * blank line is found (`headLength`, line marks and body position set), false when more bytes
+   * are needed. Per line it records where the first ':' is and whether name or value hold a
+   * backslash, so parseHead never searches the text again.
    */
   private scanHead(): boolean {
     const chunks = this.chunks;
-    const cap = this.headCap;
     while (this.scanChunk < chunks.length) {
       const buf = chunks[this.scanChunk];
       const offset = this.scanOffset;
-      const lf = buf.indexOf(LF, offset);
-      if (lf === -1) {
-        this.scanned += buf.length - offset;
-        this.prevByte = buf[buf.length - 1];
-        this.scanChunk++;
-        this.scanOffset = 0;
-        if (this.scanned > cap) this.headTooLarge();
-        continue;
-      }
-      const at = this.scanned + (lf - offset); // position of this LF from the frame start
-      if (at >= cap) this.headTooLarge(); // the block would be at least at + 1 > cap bytes
-      const before = lf > 0 ? buf[lf - 1] : this.prevByte;
-      const contentEnd = before === CR ? at - 1 : at;
-      this.scanned = at + 1;
-      this.scanOffset = lf + 1;
-      if (contentEnd === this.lineStart) {
-        this.headLength = at + 1;
-        if (lf + 1 < buf.length) {
-          this.bodyChunk = this.scanChunk;
-          this.bodyOffset = lf + 1;
-        } else {
-          this.bodyChunk = this.scanChunk + 1;
-          this.bodyOffset = 0;
+      const delta = this.scanned - offset; // position from the frame start = index + delta
+      // The head may take at most headCap bytes; stop there and complain if more is buffered.
+      const end = Math.min(buf.length, offset + (this.headCap - this.scanned));
+      if (offset === 0 && this.prevByte === CR && end > 0 && buf[0] !== LF) this.crWithoutLf();
+      let lineStart = this.lineStart;
+      let colon = this.colon;
+      let flags = this.lineFlags;
+      let nonAscii = false;
+      for (let i = offset; i < end; i++) {
+        const c = buf[i];
+        // Ordered by frequency: lower-case letters, then upper-case and punctuation, then the rest.
+        if (c > 92) {
+          if (c > 127) nonAscii = true;
+          continue;
         }
-        return true;
+        if (c > 58) {
+          if (c === 92) flags |= colon < 0 ? ESC_NAME : ESC_VALUE;
+          continue;
+        }
+        if (c === 58) {
+          if (colon < 0) colon = i + delta;
+          continue;
+        }
+        if (c === LF) {
+          const at = i + delta;
+          const contentEnd = (i > 0 ? buf[i - 1] : this.prevByte) === CR ? at - 1 : at;
+          if (contentEnd === lineStart) {
+            // The blank line: the header block is complete.
+            if (nonAscii) this.nonAscii = true;
+            this.headLength = at + 1;
+            if (i + 1 < buf.length) {
+              this.bodyChunk = this.scanChunk;
+              this.bodyOffset = i + 1;
+            } else {
+              this.bodyChunk = this.scanChunk + 1;
+              this.bodyOffset = 0;
+            }
+            return true;
+          }
+          if (this.commandEnd < 0) this.commandEnd = contentEnd;
+          else this.markHeader(lineStart, colon, contentEnd, flags);
+          lineStart = at + 1;
+          colon = -1;
+          flags = 0;
+          continue;
+        }
+        if (c === CR) {
+          // Must be the CR of a CRLF; at the chunk end the next chunk's first byte is checked.
+          if (i + 1 < buf.length && buf[i + 1] !== LF) this.crWithoutLf();
+          continue;
+        }
+        if (c === 0) {
+          // See the file comment: a NUL before the blank line means a frame ended early.
+          if (i + delta === 0) this.fail('STOMP_ERR_BAD_FRAME', 'NUL octet where a command was expected');
+          this.fail('STOMP_ERR_BAD_FRAME', 'NUL octet in command or header block (missing blank line after headers?)');
+        }
       }
-      // A header line (the first line is the command): count it now, not at the blank line.
-      if (this.lines++ > this.maxHeaders) {
-        this.fail('STOMP_ERR_TOO_MANY_HEADERS', `frame has more than maxHeaders (${this.maxHeaders}) header lines`);
-      }
-      this.lineStart = at + 1;
+      this.lineStart = lineStart;
+      this.colon = colon;
+      this.lineFlags = flags;
+      if (nonAscii) this.nonAscii = true;
+      this.scanned += end - offset;
+      if (end < buf.length) this.headTooLarge();
+      this.prevByte = buf[end - 1];
+      this.scanChunk++;
+      this.scanOffset = 0;
     }
     return false;
+  }
+
+  /** Record one header line; positions are from the frame start. */
+  private markHeader(start: number, colon: number, end: number, flags: number): void {
+    if (colon < 0) this.fail('STOMP_ERR_BAD_FRAME', `header line without ':' (${quote(this.textAt(start, end))})`);
+    if (colon === start) this.fail('STOMP_ERR_BAD_FRAME', `header line with an empty name (${quote(this.textAt(start, end))})`);
+    if (this.lines === this.maxHeaders) {
+      this.fail('STOMP_ERR_TOO_MANY_HEADERS', `frame has more than maxHeaders (${this.maxHeaders}) header lines`);
+    }
+    let m = this.lines * 4;
+    if (m + 4 > this.marks.length) {
+      const grown = new Int32Array(this.marks.length * 2);
+      grown.set(this.marks);
+      this.marks = grown;
+    }
+    const marks = this.marks;
+    marks[m++] = start;
+    marks[m++] = colon;
+    marks[m++] = end;
+    marks[m] = flags;
+    this.lines++;
+  }
+
+  private crWithoutLf(): never {
+    this.fail('STOMP_ERR_BAD_FRAME', 'CR not followed by LF in frame header');
   }
 
   private headTooLarge(): never {
@@ -310,7 +407,7 @@ export class Decoder {
     this.fail('STOMP_ERR_FRAME_TOO_LARGE', `frame exceeds maxFrameBytes (${this.maxFrameBytes} bytes)`);
   }
 
-  /** Decode the complete header block and decide how the body ends. */
+  /** Cut command, names and values out of the complete header block; decide how the body ends. */
   private parseHead(): void {
     const length = this.headLength;
     const first = this.chunks[0];
@@ -323,59 +420,38 @@ export class Decoder {
       block = this.gatherHead(length);
       from = 0;
     }
-    const text = block.toString('utf8', from, from + length);
-    if (text.indexOf('\uFFFD') !== -1 && !isUtf8(block.subarray(from, from + length))) {
-      this.fail('STOMP_ERR_BAD_UTF8', 'command or header is not valid UTF-8');
-    }
-    if (text.indexOf('\0') !== -1) {
-      // The grammar's header octets exclude only CR, LF and ':', but a NUL before the blank line
-      // means a frame ended early (e.g. a header block without its blank line): reading on would
-      // silently glue the next frame into this one's headers.
-      this.fail('STOMP_ERR_BAD_FRAME', 'NUL octet in command or header block (missing blank line after headers?)');
-    }
-    // Every CR must be half of a CRLF (1.2 §"Augmented BNF": EOL = [CR] LF).
-    for (let cr = text.indexOf('\r'); cr !== -1; cr = text.indexOf('\r', cr + 2)) {
-      if (text.charCodeAt(cr + 1) !== LF) this.fail('STOMP_ERR_BAD_FRAME', 'CR not followed by LF in frame header');
-    }
-
-    let lf = text.indexOf('\n');
-    this.command = text.slice(0, text.charCodeAt(lf - 1) === CR ? lf - 1 : lf);
+    const marks = this.marks;
+    const count = this.lines;
     const headers: HeaderList = [];
     let escapes: number[] | null = null;
-    let backslash = text.indexOf('\\', lf);
     let contentLength: string | undefined;
-    let p = lf + 1;
-    for (;;) {
-      lf = text.indexOf('\n', p);
-      const end = text.charCodeAt(lf - 1) === CR ? lf - 1 : lf;
-      if (end === p) break; // the blank line
-      const colon = text.indexOf(':', p);
-      if (colon === -1 || colon > end) {
-        this.fail('STOMP_ERR_BAD_FRAME', `header line without ':' (${quote(text.slice(p, end))})`);
+    if (!this.nonAscii) {
+      // ASCII (the usual case): decode the block once; byte offsets are string offsets.
+      const text = (block as FastSlices).latin1Slice(from, from + length);
+      this.command = text.slice(0, this.commandEnd);
+      for (let h = 0, m = 0; h < count; h++, m += 4) {
+        const name = text.slice(marks[m], marks[m + 1]);
+        const value = text.slice(marks[m + 1] + 1, marks[m + 2]);
+        headers.push([name, value]);
+        if (marks[m + 3] !== 0) escapes = noteEscapes(escapes, h, marks[m + 3]);
+        // A raw name equals "content-length" only when it holds no escape, in every version.
+        if (contentLength === undefined && name === 'content-length') contentLength = value;
       }
-      if (colon === p) this.fail('STOMP_ERR_BAD_FRAME', `header line with an empty name (${quote(text.slice(p, end))})`);
-      const name = text.slice(p, colon);
-      const value = text.slice(colon + 1, end);
-      if (backslash !== -1 && backslash < end) {
-        // Note which texts need unescaping, so the rest are never scanned again.
-        if (escapes === null) escapes = [];
-        if (backslash < colon) {
-          escapes.push(headers.length * 2);
-          backslash = text.indexOf('\\', colon);
-        }
-        if (backslash !== -1 && backslash < end) {
-          escapes.push(headers.length * 2 + 1);
-          backslash = text.indexOf('\\', end);
-        }
+    } else {
+      // 1.2 §"Value Encoding": commands and headers are UTF-8. Fields are decoded one by one:
+      // ':' and EOL are ASCII, so no multi-byte sequence straddles a field boundary.
+      if (!isUtf8(block.subarray(from, from + length))) this.fail('STOMP_ERR_BAD_UTF8', 'command or header is not valid UTF-8');
+      this.command = block.toString('utf8', from, from + this.commandEnd);
+      for (let h = 0, m = 0; h < count; h++, m += 4) {
+        const name = block.toString('utf8', from + marks[m], from + marks[m + 1]);
+        const value = block.toString('utf8', from + marks[m + 1] + 1, from + marks[m + 2]);
+        headers.push([name, value]);
+        if (marks[m + 3] !== 0) escapes = noteEscapes(escapes, h, marks[m + 3]);
+        if (contentLength === undefined && name === 'content-length') contentLength = value;
       }
-      // The raw name can only equal "content-length" if it holds no escape, in any version.
-      if (contentLength === undefined && name === 'content-length') contentLength = value;
-      headers.push([name, value]);
-      p = lf + 1;
     }
     this.headers = headers;
     this.escapes = escapes;
-    this.contentLength = -1;
     if (contentLength !== undefined) {
       const n = parseContentLength(contentLength, this.maxFrameBytes - length);
       if (n === -1) {
@@ -390,11 +466,25 @@ export class Decoder {
       this.contentLength = n;
       this.state = BODY_LENGTH;
     } else {
+      this.contentLength = -1;
       this.state = BODY_NUL;
       this.scanChunk = this.bodyChunk;
       this.scanOffset = this.bodyOffset;
       this.scanned = length;
     }
+  }
+
+  /** Text of buffered bytes [start, end) from the frame start, for error messages only. */
+  private textAt(start: number, end: number): string {
+    const bytes = Buffer.allocUnsafe(end - start);
+    let chunk = 0;
+    let offset = this.start + start;
+    while (offset >= this.chunks[chunk].length) {
+      offset -= this.chunks[chunk].length;
+      chunk++;
+    }
+    copyOut(this.chunks, chunk, offset, end - start, bytes);
+    return bytes.toString('utf8');
   }
 
   /** Copy the first `length` bytes of the buffered frame into the reusable scratch buffer. */
@@ -478,7 +568,6 @@ export class Decoder {
   private complete(body: Buffer, frameLength: number): void {
     const frame: Frame = { command: this.command, headers: this.headers, body };
     const escapes = this.escapes;
-    this.headers = [];
     this.escapes = null;
     this.consume(frameLength);
     this.state = IDLE;
@@ -509,10 +598,15 @@ export class Decoder {
     this.total -= n;
     const chunks = this.chunks;
     let start = this.start + n;
-    while (chunks.length > 0 && start >= chunks[0].length) {
-      start -= chunks[0].length;
-      chunks.shift();
+    let drop = 0;
+    while (drop < chunks.length && start >= chunks[drop].length) {
+      start -= chunks[drop].length;
+      drop++;
     }
+    // One splice per frame, not one shift per chunk: a frame fed byte by byte spans a chunk per byte.
+    if (drop === chunks.length) chunks.length = 0;
+    else if (drop === 1) chunks.shift();
+    else if (drop > 1) chunks.splice(0, drop);
     this.start = start;
   }
 
@@ -563,6 +657,13 @@ function copyOut(chunks: Buffer[], chunk: number, offset: number, length: number
     chunk++;
     offset = 0;
   }
+}
+
+function noteEscapes(escapes: number[] | null, header: number, flags: number): number[] {
+  const list = escapes ?? [];
+  if ((flags & ESC_NAME) !== 0) list.push(header * 2);
+  if ((flags & ESC_VALUE) !== 0) list.push(header * 2 + 1);
+  return list;
 }
 
 function unescapeHeaders(headers: HeaderList, escapes: number[], allowCR: boolean): void {

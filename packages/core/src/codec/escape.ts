@@ -13,14 +13,15 @@
  *   compatible with STOMP 1.0" (the version is not negotiated yet when they travel).
  *
  * Invariants:
- * - `unescapeHeader(escapeHeader(s, v), v) === s` for 1.2 and any string, and for 1.1 and any
- *   string without CR. The property tests hold this.
+ * - `unescapeHeader(escapeHeader(s, v), v) === s` for 1.2 and any string without NUL, and for 1.1
+ *   and any string without CR or NUL. The property tests hold this.
  * - Unescaping is a single left-to-right pass, so `\\n` (escaped backslash, then `n`) is a backslash
  *   followed by the letter n, never a line feed. Every escape character is ASCII and no UTF-8
  *   multi-byte sequence contains 0x5C, so working on decoded strings is the same as working on bytes.
- * - Text that cannot be represented where no escaping applies (CR or LF under 1.0 or in a
- *   CONNECT/CONNECTED frame, CR under 1.1) is written as a space: the frame must stay parseable,
- *   and a space is what the 1.0 era servers did with folded text.
+ * - Text that cannot be represented is written as a space, because the frame must stay parseable:
+ *   CR or LF where no escaping applies (1.0, CONNECT/CONNECTED), CR under 1.1, and NUL in every
+ *   version (no version has an escape for it, and a receiver that ends frames at NUL, as our own
+ *   decoder does inside a header block, would lose frame sync).
  */
 import { StompError } from '../errors';
 import type { StompVersion } from './versions';
@@ -30,6 +31,7 @@ const BACKSLASH = 92;
 const COLON = 58;
 const LF = 10;
 const CR = 13;
+const NUL = 0;
 
 /** How the header text of one frame is (un)escaped. */
 export type HeaderEscaping = 'none' | '1.1' | '1.2';
@@ -59,8 +61,8 @@ export function unescapeHeader(text: string, escaping: HeaderEscaping | StompVer
 }
 
 /**
- * The decoder's entry point: it already knows `text` holds a backslash at or after `first`, so
- * the text is not scanned again to find out.
+ * Unescape `text`, whose first backslash is at `first` (the decoder's entry point: its scan already
+ * knows which texts hold one, so texts without are never looked at again). `allowCR` is 1.2's `\r`.
  */
 export function unescapeFrom(text: string, first: number, allowCR: boolean, what: string): string {
   let out = '';
@@ -106,7 +108,7 @@ export function unescapeFrom(text: string, first: number, allowCR: boolean, what
 function escape12(text: string): string {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c === BACKSLASH || c === COLON || c === LF || c === CR) return escapeSlow(text, i, MODE_12);
+    if (c <= BACKSLASH && (c === BACKSLASH || c === COLON || c === LF || c === CR || c === NUL)) return escapeSlow(text, i, MODE_12);
   }
   return text;
 }
@@ -114,7 +116,7 @@ function escape12(text: string): string {
 function escape11(text: string): string {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c === BACKSLASH || c === COLON || c === LF || c === CR) return escapeSlow(text, i, MODE_11);
+    if (c <= BACKSLASH && (c === BACKSLASH || c === COLON || c === LF || c === CR || c === NUL)) return escapeSlow(text, i, MODE_11);
   }
   return text;
 }
@@ -122,7 +124,7 @@ function escape11(text: string): string {
 function sanitizeUnescaped(text: string): string {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c === LF || c === CR) return escapeSlow(text, i, MODE_NONE);
+    if (c === LF || c === CR || c === NUL) return escapeSlow(text, i, MODE_NONE);
   }
   return text;
 }
@@ -152,6 +154,9 @@ function escapeSlow(text: string, from: number, mode: number): string {
       case CR:
         // 1.1 has no escape for CR, and a raw CR would read as (half of) an EOL: see file comment.
         replacement = mode === MODE_12 ? '\\r' : ' ';
+        break;
+      case NUL:
+        replacement = ' ';
         break;
       default:
         continue;
