@@ -28,7 +28,7 @@ export interface WebSocketOptions {
 }
 
 /** Chooses the highest STOMP version the client offers as a sub-protocol; none offered is fine too. */
-function handleProtocols(protocols: Set<string>): string | false {
+export function handleProtocols(protocols: Set<string>): string | false {
   for (const name of ['v12.stomp', 'v11.stomp', 'v10.stomp']) {
     if (protocols.has(name)) return name;
   }
@@ -52,29 +52,48 @@ export function subprotocolVersion(ws: WebSocket): string | undefined {
 const OPCODE_TEXT = 0x81; // FIN + text
 const OPCODE_BINARY = 0x82; // FIN + binary
 
-/** RFC 6455 §5.2 header of an unmasked (server-to-client) frame. */
-function frameHeader(length: number, binary: boolean): Buffer {
-  let header: Buffer;
+/**
+ * Writes the RFC 6455 §5.2 header of an unmasked (server-to-client) frame carrying `length`
+ * payload bytes into `target` at `offset`; returns the offset after it (2, 4 or 10 bytes on).
+ */
+function frameHeader(target: Buffer, offset: number, length: number, binary: boolean): number {
+  target[offset] = binary ? OPCODE_BINARY : OPCODE_TEXT;
   if (length < 126) {
-    header = Buffer.allocUnsafe(2);
-    header[1] = length;
-  } else if (length < 65536) {
-    header = Buffer.allocUnsafe(4);
-    header[1] = 126;
-    header.writeUInt16BE(length, 2);
-  } else {
-    header = Buffer.allocUnsafe(10);
-    header[1] = 127;
-    header.writeUInt32BE(Math.floor(length / 0x100000000), 2);
-    header.writeUInt32BE(length >>> 0, 6);
+    target[offset + 1] = length;
+    return offset + 2;
   }
-  header[0] = binary ? OPCODE_BINARY : OPCODE_TEXT;
-  return header;
+  if (length < 65536) {
+    target[offset + 1] = 126;
+    target.writeUInt16BE(length, offset + 2);
+    return offset + 4;
+  }
+  target[offset + 1] = 127;
+  target.writeUInt32BE(Math.floor(length / 0x100000000), offset + 2);
+  target.writeUInt32BE(length >>> 0, offset + 6);
+  return offset + 10;
 }
 
 export class WebSocketConnection implements Connection {
+  /**
+   * Parts up to this many bytes are copied into the one buffer a flush writes; larger ones (big
+   * shared bodies) are written by reference, so a 64 KiB body fanned out is never copied per
+   * recipient. Copying a small part is cheaper than the stream bookkeeping of writing it alone.
+   */
+  private static readonly COPY_LIMIT = 4096;
+
   private readonly direct: boolean;
   private closing = false;
+  /** Nesting depth of cork(). */
+  private corks = 0;
+  /**
+   * While corked: the frames to write, as (parts, binary) pairs, flattened. Created by the first
+   * cork() of a tick and dropped by the last uncork(), so an idle connection holds no array.
+   */
+  private pending: Array<readonly Buffer[] | boolean> | undefined = undefined;
+  /** Bytes the flush copies: every frame header plus every part up to COPY_LIMIT. */
+  private pendingCopyBytes = 0;
+  /** Wire bytes of the pending frames (for bufferedBytes). */
+  private pendingBytes = 0;
 
   constructor(
     readonly ws: WebSocket,
@@ -90,36 +109,106 @@ export class WebSocketConnection implements Connection {
       this.ws.send(parts.length === 1 ? parts[0] : Buffer.concat(parts), { binary });
       return;
     }
-    const socket = this.socket;
-    // [head, shared]: the small per-recipient head joins the frame header in one buffer;
-    // the shared part (headers + body encoded once per publish) is written by reference.
     let length = 0;
-    for (let i = 0; i < parts.length; i++) length += parts[i].length;
-    const fh = frameHeader(length, binary);
-    const head = parts[0];
-    const first = Buffer.allocUnsafe(fh.length + head.length);
-    fh.copy(first, 0);
-    head.copy(first, fh.length);
-    socket.write(first);
-    for (let i = 1; i < parts.length; i++) socket.write(parts[i]);
+    let copy = 0;
+    for (let i = 0; i < parts.length; i++) {
+      const n = parts[i].length;
+      length += n;
+      if (n <= WebSocketConnection.COPY_LIMIT) copy += n;
+    }
+    const headerBytes = length < 126 ? 2 : length < 65536 ? 4 : 10;
+    const pending = this.pending;
+    if (pending === undefined) {
+      // Not corked (the session always corks; this keeps the contract for other callers).
+      this.cork();
+      this.sendFrame(parts, binary);
+      this.uncork();
+      return;
+    }
+    pending.push(parts, binary);
+    this.pendingCopyBytes += headerBytes + copy;
+    this.pendingBytes += headerBytes + length;
   }
 
+  /**
+   * Starts (or nests) a batch. Frames sent until the matching uncork() are framed into one buffer
+   * and leave in one socket write, instead of two stream writes per frame.
+   */
   cork(): void {
-    this.socket.cork();
+    if (this.corks++ === 0) {
+      if (this.direct) this.pending = [];
+      else this.socket.cork();
+    }
   }
 
   uncork(): void {
-    this.socket.uncork();
+    if (this.corks === 0) return;
+    if (--this.corks > 0) return;
+    if (!this.direct) {
+      this.pending = undefined;
+      this.socket.uncork();
+      return;
+    }
+    this.flushPending();
+  }
+
+  /**
+   * Writes the pending frames: WebSocket headers and small parts copied into one buffer, large
+   * parts between its slices by reference, all inside one socket cork (one writev).
+   */
+  private flushPending(): void {
+    const pending = this.pending;
+    const copyBytes = this.pendingCopyBytes;
+    this.pending = undefined;
+    this.pendingCopyBytes = this.pendingBytes = 0;
+    // A close frame (ours or ws's reply to the peer's) may already be out: nothing may follow it.
+    if (pending === undefined || pending.length === 0 || this.ws.readyState !== WebSocket.OPEN) return;
+    const socket = this.socket;
+    const out = Buffer.allocUnsafe(copyBytes);
+    const limit = WebSocketConnection.COPY_LIMIT;
+    let offset = 0;
+    let start = 0;
+    let corked = false;
+    for (let f = 0; f < pending.length; f += 2) {
+      const parts = pending[f] as readonly Buffer[];
+      let length = 0;
+      for (let i = 0; i < parts.length; i++) length += parts[i].length;
+      offset = frameHeader(out, offset, length, pending[f + 1] as boolean);
+      for (let i = 0; i < parts.length; i++) {
+        const part = parts[i];
+        if (part.length <= limit) {
+          offset += part.copy(out, offset);
+          continue;
+        }
+        if (!corked) {
+          corked = true;
+          socket.cork();
+        }
+        if (offset > start) socket.write(out.subarray(start, offset));
+        socket.write(part);
+        start = offset;
+      }
+    }
+    if (offset > start) socket.write(start === 0 ? out : out.subarray(start, offset));
+    if (corked) socket.uncork();
   }
 
   close(code: number, reason: string): void {
     if (this.closing) return;
+    // Frames sent before the close leave before it.
+    if (this.pending !== undefined) {
+      this.corks = 0;
+      this.flushPending();
+    }
     this.closing = true;
+    // A session paused for an async frame (e.g. CONNECT awaiting the authenticator) must read
+    // again, or the peer's close frame is never seen and the close waits for ws's 30 s timeout.
+    this.ws.resume();
     if (this.ws.readyState === WebSocket.OPEN) this.ws.close(code, reason.slice(0, 120));
   }
 
   get bufferedBytes(): number {
-    return this.socket.writableLength;
+    return this.socket.writableLength + this.pendingBytes;
   }
 
   pause(): void {

@@ -1,0 +1,147 @@
+/**
+ * `stompExpress(broker, options)`: the Express middleware (`app.use(stomp)` puts the messaging
+ * template on `req.stomp`) and `stomp.attach(server)`, the one line that hooks the HTTP server's
+ * 'upgrade' event. Only upgrades for `path` are touched; other paths are left to other listeners
+ * (a second `ws` server, a dev server's HMR socket), and get a 404 only when nobody else listens.
+ *
+ * An upgrade for `path` goes: origin check (core, before any auth work) → the `middleware` the app
+ * already uses for auth → `principal(req)` → core's `handleUpgrade` (handshake interceptors, then
+ * the session). Everything STOMP lives in core; this file is framework glue only.
+ */
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
+import type { Application, NextFunction, Request, RequestHandler, Response } from 'express';
+import { requestPath, writeRejection, type CloseOptions, type Principal, type StompBroker } from '@stompkit/core';
+import { findExpressApp, runMiddleware } from './run-middleware';
+
+export interface StompExpressOptions {
+  /** URL path of the STOMP endpoint. Default '/ws'. */
+  path?: string;
+  /**
+   * Who connects, read from the upgrade request after `middleware` ran (handshake interceptors may
+   * still change it, and the `authenticate` hook on CONNECT may replace it). May be async.
+   * Default: `req.user` when it is an object with a string `name`, else anonymous.
+   */
+  principal?: (req: Request) => Principal | undefined | Promise<Principal | undefined>;
+  /**
+   * Express middleware run, in order, against the upgrade request: the same session, passport or
+   * JWT middleware the app uses, so the auth already in place decides who connects. One that answers
+   * (e.g. 401) refuses the upgrade with that response; `next(err)` refuses with `err.status`
+   * (default 500). Default: none.
+   */
+  middleware?: RequestHandler[];
+}
+
+/** `app.use(stomp)` sets `req.stomp`; `stomp.attach(server)` serves STOMP on `server` at `path`. */
+export interface StompExpress extends RequestHandler {
+  readonly broker: StompBroker;
+  readonly path: string;
+  /**
+   * Hooks `server`'s 'upgrade' event for `path` and returns the server (works with the server
+   * `app.listen()` returns, `http.createServer(app)` and `https.createServer(options, app)`).
+   * `app` gives `middleware` Express's request/response API; default: the Express app found among
+   * the server's 'request' listeners.
+   */
+  attach<S extends HttpServer | HttpsServer>(server: S, app?: Application): S;
+  /** Removes the 'upgrade' listener from `server`. */
+  detach(server: HttpServer | HttpsServer): void;
+  /** Detaches from every server, then closes the broker (sessions get ERROR 'server shutting down'). */
+  close(options?: CloseOptions): Promise<void>;
+}
+
+type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+export function stompExpress(broker: StompBroker, options: StompExpressOptions = {}): StompExpress {
+  const path = options.path ?? '/ws';
+  if (typeof path !== 'string' || !path.startsWith('/')) throw new TypeError(`path must start with '/', got ${String(path)}`);
+  const middleware = options.middleware ?? [];
+  if (!Array.isArray(middleware) || middleware.some((m) => typeof m !== 'function')) {
+    throw new TypeError('middleware must be an array of Express middleware functions');
+  }
+  const principal = options.principal ?? defaultPrincipal;
+  const listeners = new Map<HttpServer | HttpsServer, UpgradeListener>();
+  const logger = broker.options.logger;
+
+  async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, app: Application | undefined): Promise<void> {
+    const refused = broker.handshake.checkOrigin(req);
+    if (refused !== undefined) {
+      writeRejection(socket, refused.status, refused.reason ?? 'Forbidden');
+      return;
+    }
+    // Node drops its own socket 'error' listener before emitting 'upgrade'.
+    socket.on('error', destroySocket);
+    let user: Principal | undefined;
+    try {
+      // With no middleware there is nothing to run, but an Express app's prototypes still give
+      // `principal` and the interceptors the usual `req.get()`, `req.ip`, ... .
+      if (middleware.length > 0 || app !== undefined) {
+        const outcome = await runMiddleware(middleware, req, socket, app);
+        if (outcome.kind === 'answered') return;
+        if (outcome.kind === 'error') {
+          if (outcome.status >= 500) logger.error({ err: outcome.error, url: req.url }, 'express middleware failed on a websocket upgrade');
+          writeRejection(socket, outcome.status, outcome.reason);
+          return;
+        }
+      }
+      user = await principal(req as Request);
+    } catch (err) {
+      logger.error({ err, url: req.url }, 'resolving the principal of a websocket upgrade failed');
+      writeRejection(socket, 500, 'Internal Server Error');
+      return;
+    } finally {
+      socket.off('error', destroySocket);
+    }
+    if (socket.destroyed) return;
+    broker.handleUpgrade(req, socket, head, { user, attributes: new Map() });
+  }
+
+  const stomp = function stompMiddleware(req: Request, _res: Response, next: NextFunction): void {
+    req.stomp = broker.template;
+    next();
+  } as StompExpress;
+
+  Object.defineProperties(stomp, {
+    broker: { value: broker, enumerable: true },
+    path: { value: path, enumerable: true },
+  });
+
+  stomp.attach = function attach<S extends HttpServer | HttpsServer>(server: S, app?: Application): S {
+    if (listeners.has(server)) return server;
+    const listener: UpgradeListener = (req, socket, head) => {
+      if (requestPath(req) === path) {
+        void upgrade(req, socket, head, app ?? findExpressApp(server));
+      } else if (server.listenerCount('upgrade') === 1) {
+        writeRejection(socket, 404, 'Not Found');
+      }
+    };
+    server.on('upgrade', listener);
+    listeners.set(server, listener);
+    return server;
+  };
+
+  stomp.detach = function detach(server: HttpServer | HttpsServer): void {
+    const listener = listeners.get(server);
+    if (listener === undefined) return;
+    server.off('upgrade', listener);
+    listeners.delete(server);
+  };
+
+  stomp.close = async function close(closeOptions?: CloseOptions): Promise<void> {
+    for (const server of [...listeners.keys()]) stomp.detach(server);
+    await broker.close(closeOptions);
+  };
+
+  return stomp;
+}
+
+/** `req.user` as set by passport or a JWT middleware, when it looks like a principal. */
+function defaultPrincipal(req: Request): Principal | undefined {
+  const user = (req as { user?: unknown }).user;
+  if (user !== null && typeof user === 'object' && typeof (user as { name?: unknown }).name === 'string') return user as Principal;
+  return undefined;
+}
+
+function destroySocket(this: Duplex): void {
+  this.destroy();
+}
