@@ -13,11 +13,16 @@
  * Sets iterate in insertion order and tolerate deletion during iteration (a deleted member is not
  * visited), which is what lets the broker fan out over a live Set while a consumer unsubscribes.
  *
- * Patterns (a later issue): `subscribers(destination)` is the one look-up the broker makes, so a
- * pattern index can live beside `byDestination` — subscriptions whose destination is a pattern
- * indexed by pattern, and a cache destination → matching pattern subscriptions, invalidated when a
- * pattern subscription is added or removed — without the broker changing.
+ * Patterns: a subscription whose destination is a wildcard pattern (`/topic/a/*`, `/topic/**`,
+ * see pattern-index.ts) is kept in a {@link PatternIndex} beside `byDestination` instead: a segment
+ * trie plus a bounded cache destination → matching pattern subscriber Sets. A publish asks
+ * {@link SubscriptionRegistry.subscribers} (exact, one Map look-up) and
+ * {@link SubscriptionRegistry.patternSubscribers} (a cache hit, or one trie walk); a subscription
+ * is in exactly one of those Sets, so no subscription is found twice.
  */
+
+import { PatternIndex } from './pattern-index';
+import type { DestinationSeparator } from './pattern-index';
 
 /** What the registry needs to know about a subscription. */
 export interface RegistryEntry {
@@ -27,19 +32,41 @@ export interface RegistryEntry {
   readonly destination: string;
 }
 
+export interface SubscriptionRegistryOptions {
+  /** Segment separator for wildcard patterns: '/' or '.'. Default '/'. */
+  separator?: DestinationSeparator;
+  /** Destinations whose pattern matches are cached (approximately LRU); 0 = no cache. Default 1024. */
+  patternCacheSize?: number;
+}
+
 export class SubscriptionRegistry<S extends RegistryEntry = RegistryEntry> {
   private readonly byDestination = new Map<string, Set<S>>();
   private readonly bySession = new Map<string, Map<string, S>>();
+  private readonly patterns: PatternIndex<S>;
   private count = 0;
+
+  constructor(options: SubscriptionRegistryOptions = {}) {
+    this.patterns = new PatternIndex<S>({ separator: options.separator, cacheSize: options.patternCacheSize });
+  }
 
   /** Number of subscriptions. */
   get size(): number {
     return this.count;
   }
 
-  /** Number of destinations with at least one subscription. */
+  /** Number of destinations (exact names and distinct patterns) with at least one subscription. */
   get destinationCount(): number {
-    return this.byDestination.size;
+    return this.byDestination.size + this.patterns.size;
+  }
+
+  /** The segment separator patterns are read with. */
+  get separator(): DestinationSeparator {
+    return this.patterns.separator;
+  }
+
+  /** True when `destination` is a wildcard pattern (has a `*` or `**` segment). */
+  isPattern(destination: string): boolean {
+    return this.patterns.isPattern(destination);
   }
 
   /** Adds `subscription`; returns false (and changes nothing) when its session already uses its id. */
@@ -52,13 +79,17 @@ export class SubscriptionRegistry<S extends RegistryEntry = RegistryEntry> {
       return false;
     }
     own.set(subscription.id, subscription);
+    this.count++;
+    if (this.patterns.isPattern(subscription.destination)) {
+      this.patterns.add(subscription.destination, subscription);
+      return true;
+    }
     let subscribers = this.byDestination.get(subscription.destination);
     if (subscribers === undefined) {
       subscribers = new Set();
       this.byDestination.set(subscription.destination, subscribers);
     }
     subscribers.add(subscription);
-    this.count++;
     return true;
   }
 
@@ -97,17 +128,37 @@ export class SubscriptionRegistry<S extends RegistryEntry = RegistryEntry> {
     return this.byDestination.get(destination);
   }
 
+  /**
+   * The live subscriber Sets of every pattern matching `destination` (empty when none): cached per
+   * destination, invalidated precisely when a pattern gains its first or loses its last subscriber.
+   * Callers must not mutate the array or the Sets; the array is never changed in place.
+   */
+  patternSubscribers(destination: string): ReadonlyArray<ReadonlySet<S>> {
+    return this.patterns.match(destination);
+  }
+
+  /** Distinct patterns, destinations in the pattern cache, and cache hits / misses since construction. */
+  patternStats(): { patterns: number; cached: number; hits: number; misses: number } {
+    const { size, hits, misses } = this.patterns.cacheStats();
+    return { patterns: this.patterns.size, cached: size, hits, misses };
+  }
+
   /** The session's subscriptions by id (undefined when it has none). Do not mutate. */
   sessionSubscriptions(sessionId: string): ReadonlyMap<string, S> | undefined {
     return this.bySession.get(sessionId);
   }
 
-  /** Destinations with at least one subscription. */
-  destinations(): IterableIterator<string> {
-    return this.byDestination.keys();
+  /** Destinations (exact names, then patterns) with at least one subscription. */
+  *destinations(): IterableIterator<string> {
+    yield* this.byDestination.keys();
+    yield* this.patterns.keys();
   }
 
   private unindex(subscription: S): void {
+    if (this.patterns.isPattern(subscription.destination)) {
+      this.patterns.remove(subscription.destination, subscription);
+      return;
+    }
     const subscribers = this.byDestination.get(subscription.destination);
     if (subscribers === undefined) return;
     subscribers.delete(subscription);

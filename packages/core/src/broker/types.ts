@@ -65,6 +65,12 @@ export interface BrokerStats {
   redelivered: number;
   deadLettered: number;
   dropped: number;
+  /**
+   * Wildcard subscriptions (brokers that index patterns): distinct patterns with subscribers,
+   * destinations in the match cache now, and cache hits / misses since start. A miss rate that
+   * stays high means the cache (`patternCacheSize`) is smaller than the set of hot destinations.
+   */
+  patterns?: { patterns: number; cached: number; hits: number; misses: number };
 }
 
 export interface Broker {

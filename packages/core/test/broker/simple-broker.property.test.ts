@@ -8,12 +8,31 @@ import { isStompError } from '../../src/errors';
 /**
  * Drives a SimpleBroker with random sequences of subscribe / unsubscribe / publish / ack / nack /
  * disconnect, with in-process consumers that may ACK or NACK synchronously from deliver(), and
- * checks the broker against a small model after every step.
+ * checks the broker against a small model after every step. Topic subscriptions include wildcard
+ * patterns, checked against a naive matcher: every topic publish must reach exactly the matching
+ * subscriptions, each once.
  */
 
 const SESSIONS = ['s0', 's1', 's2'] as const;
 const SUB_IDS = ['x', 'y'] as const;
-const DESTINATIONS = ['/queue/a', '/queue/b', '/queue/a.dlq', '/topic/t'] as const;
+const DESTINATIONS = ['/queue/a', '/queue/b', '/queue/a.dlq', '/topic/t', '/topic/u/v', '/topic/*', '/topic/**', '/topic/*/v', '/queue/*'] as const;
+
+/** Naive wildcard matching ('/' separator): `*` one non-empty segment, `**` any number. */
+function refMatch(pattern: string[], destination: string[]): boolean {
+  if (pattern.length === 0) return destination.length === 0;
+  const [head, ...rest] = pattern;
+  if (head === '**') return refMatch(rest, destination) || (destination.length > 0 && refMatch(pattern, destination.slice(1)));
+  if (destination.length === 0) return false;
+  return (head === '*' ? destination[0] !== '' : head === destination[0]) && refMatch(rest, destination.slice(1));
+}
+
+function isPattern(destination: string): boolean {
+  return destination.split('/').some((s) => s === '*' || s === '**');
+}
+
+function matches(subscribed: string, published: string): boolean {
+  return isPattern(subscribed) ? refMatch(subscribed.split('/'), published.split('/')) : subscribed === published;
+}
 type Behaviour = 'passive' | 'ack' | 'nack';
 
 type Op =
@@ -90,6 +109,8 @@ function run(options: SimpleBrokerOptions, ops: Op[]): void {
   const publishIndex = new Map<string, number>();
   const lastFresh = new Map<string, number>();
   const behaviour = new Map<string, Behaviour>();
+  /** Model keys of the subscriptions each topic message reached. */
+  const topicReached = new Map<string, string[]>();
   let queuePublished = 0;
   let completed = 0;
   let generation = 0;
@@ -121,7 +142,13 @@ function run(options: SimpleBrokerOptions, ops: Op[]): void {
       expect(sub).toBeDefined();
       const s = sub as ModelSub;
       const message = delivery.message;
-      expect(message.destination).toBe(s.destination);
+      if (s.queue) expect(message.destination).toBe(s.destination);
+      else {
+        expect(matches(s.destination, message.destination)).toBe(true);
+        const reached = topicReached.get(message.id) ?? [];
+        reached.push(s.key);
+        topicReached.set(message.id, reached);
+      }
       if (s.queue) {
         // Exactly one consumer at a time, redelivered flag truthful, fresh messages in publish order.
         for (const o of outstanding.values()) expect(o.messageId).not.toBe(message.id);
@@ -166,11 +193,12 @@ function run(options: SimpleBrokerOptions, ops: Op[]): void {
         const key = `${sessionId}/${id}`;
         const duplicate = subs.has(key);
         const queue = broker.isQueueDestination(destination);
+        const refused = !duplicate && queue && isPattern(destination);
         const model: ModelSub = {
           key: `${key}#${++generation}`, session: sessionId, id, destination, ack: op.ack,
           prefetch: queue && op.ack !== 'auto' ? op.prefetch : 0, queue, filtered: op.filtered, outstanding: [],
         };
-        if (!duplicate) {
+        if (!duplicate && !refused) {
           subs.set(key, model);
           // Filters let later messages overtake held ones nobody accepts: the fresh-order check no longer holds.
           anyFilter ||= op.filtered && queue;
@@ -183,7 +211,7 @@ function run(options: SimpleBrokerOptions, ops: Op[]): void {
         } catch (err) {
           code = isStompError(err) ? err.code : String(err);
         }
-        expect(code).toBe(duplicate ? 'STOMP_ERR_DUPLICATE_SUBSCRIPTION' : undefined);
+        expect(code).toBe(duplicate ? 'STOMP_ERR_DUPLICATE_SUBSCRIPTION' : refused ? 'STOMP_ERR_DESTINATION' : undefined);
         break;
       }
       case 'unsubscribe': {
@@ -197,9 +225,13 @@ function run(options: SimpleBrokerOptions, ops: Op[]): void {
         const destination = DESTINATIONS[op.destination];
         const id = ids();
         publishIndex.set(id, publishIndex.size);
+        const expectedReach = [...subs.values()]
+          .filter((s) => !s.queue && matches(s.destination, destination) && (!s.filtered || acceptsEven({ id } as BrokerMessage)))
+          .map((s) => s.key);
         try {
           broker.publish({ id, destination, headers: [], body: Buffer.from(id) });
           if (broker.isQueueDestination(destination)) queuePublished++;
+          else expect((topicReached.get(id) ?? []).sort()).toEqual(expectedReach.sort());
         } catch (err) {
           expect(isStompError(err) && err.code).toBe('STOMP_ERR_QUEUE_FULL');
           expect(options.queueOverflow).toBe('reject');

@@ -861,6 +861,7 @@ describe('SimpleBroker stats', () => {
       redelivered: 0,
       deadLettered: 1,
       dropped: 1,
+      patterns: { patterns: 0, cached: 0, hits: 0, misses: 0 },
     });
   });
 
@@ -872,5 +873,175 @@ describe('SimpleBroker stats', () => {
     broker.nack('a', a.last().ackId as string);
     broker.nack('a', a.last().ackId as string);
     expect(broker.stats()).toMatchObject({ published: 1, delivered: 3, redelivered: 2, unacked: 1 });
+  });
+});
+
+describe('SimpleBroker wildcard subscriptions', () => {
+  it('delivers through * and ** patterns with the destination the message was published to', () => {
+    const broker = newBroker();
+    const a = new Recorder('a');
+    sub(broker, a, 'one', '/topic/prices/*');
+    sub(broker, a, 'any', '/topic/**');
+    broker.publish(msg('/topic/prices/aapl', 'p1'));
+    broker.publish(msg('/topic/news', 'n1'));
+    broker.publish(msg('/topic/prices/aapl/nasdaq', 'p2'));
+    expect(a.deliveries.map((d) => [d.subscriptionId, d.message.destination, d.message.body.toString()])).toEqual([
+      ['one', '/topic/prices/aapl', 'p1'],
+      ['any', '/topic/prices/aapl', 'p1'],
+      ['any', '/topic/news', 'n1'],
+      ['any', '/topic/prices/aapl/nasdaq', 'p2'],
+    ]);
+  });
+
+  it('gives each matching subscription the message once, exact and pattern alike', () => {
+    const broker = newBroker();
+    const a = new Recorder('a');
+    const b = new Recorder('b');
+    sub(broker, a, 'exact', '/topic/a/b');
+    sub(broker, a, 'star', '/topic/a/*');
+    sub(broker, a, 'deep', '/topic/**/b');
+    sub(broker, b, 'star', '/topic/a/*');
+    broker.publish(msg('/topic/a/b', 'x'));
+    expect(a.deliveries.map((d) => d.subscriptionId).sort()).toEqual(['deep', 'exact', 'star']);
+    expect(b.deliveries.map((d) => d.subscriptionId)).toEqual(['star']);
+    broker.publish(msg('/topic/a/b', 'y'));
+    expect(broker.stats()).toMatchObject({ delivered: 8, subscriptions: 4, destinations: 3, patterns: { patterns: 2, cached: 1, hits: 1, misses: 1 } });
+  });
+
+  it("does not match across segments with '*' or treat '/topic/a*' as a pattern", () => {
+    const broker = newBroker();
+    const a = new Recorder('a');
+    sub(broker, a, 'star', '/topic/a/*');
+    sub(broker, a, 'literal', '/topic/a*');
+    broker.publish(msg('/topic/a', '1'));
+    broker.publish(msg('/topic/a/b/c', '2'));
+    broker.publish(msg('/topic/ab', '3'));
+    broker.publish(msg('/topic/a*', '4'));
+    expect(a.deliveries.map((d) => `${d.subscriptionId}:${d.message.body.toString()}`)).toEqual(['literal:4']);
+  });
+
+  it("uses '.' as the separator after the last '/' when configured", () => {
+    const broker = newBroker({ destinationSeparator: '.' });
+    const a = new Recorder('a');
+    sub(broker, a, 'nasdaq', '/topic/stocks.*.nasdaq');
+    sub(broker, a, 'all', '/topic/stocks.**');
+    sub(broker, a, 'slash', '/topic/a/*'); // '*' is the whole last component: a pattern
+    broker.publish(msg('/topic/stocks.aapl.nasdaq', '1'));
+    broker.publish(msg('/topic/stocks', '2'));
+    broker.publish(msg('/topic/stocks/aapl', '3'));
+    broker.publish(msg('/topic/a/b', '4'));
+    expect(a.deliveries.map((d) => `${d.subscriptionId}:${d.message.body.toString()}`)).toEqual(['nasdaq:1', 'all:1', 'all:2', 'slash:4']);
+    expect(broker.isPattern('/topic/stocks.*')).toBe(true);
+    expect(newBroker().isPattern('/topic/stocks.*')).toBe(false);
+  });
+
+  it('refuses a wildcard subscription on a queue destination with STOMP_ERR_DESTINATION', () => {
+    const broker = newBroker();
+    const a = new Recorder('a');
+    expect(() => sub(broker, a, 's', '/queue/jobs/*')).toThrow(
+      expect.objectContaining({ code: 'STOMP_ERR_DESTINATION', message: "wildcards are not supported on queue destinations: '/queue/jobs/*'" }),
+    );
+    expect(() => sub(broker, a, 's', '/queue/**')).toThrow(StompError);
+    expect(broker.stats()).toMatchObject({ subscriptions: 0, destinations: 0 });
+    // A literal name with a star is fine.
+    sub(broker, a, 's', '/queue/jobs*');
+    broker.publish(msg('/queue/jobs*', 'j'));
+    expect(a.bodies()).toEqual(['j']);
+  });
+
+  it('delivers the next message to a pattern subscribed after the destination was cached, and none after unsubscribe', () => {
+    const broker = newBroker();
+    const a = new Recorder('a');
+    const b = new Recorder('b');
+    sub(broker, a, 'all', '/topic/**');
+    broker.publish(msg('/topic/x/y', '1')); // '/topic/x/y' is now cached with one pattern
+    sub(broker, b, 'x', '/topic/x/*');
+    broker.publish(msg('/topic/x/y', '2'));
+    expect(broker.unsubscribe('b', 'x')).toBe(true);
+    broker.publish(msg('/topic/x/y', '3'));
+    sub(broker, b, 'x', '/topic/x/*');
+    broker.publish(msg('/topic/x/y', '4'));
+    broker.disconnect('b');
+    broker.publish(msg('/topic/x/y', '5'));
+    expect(a.bodies()).toEqual(['1', '2', '3', '4', '5']);
+    expect(b.bodies()).toEqual(['2', '4']);
+  });
+
+  it('behaves the same with the pattern cache disabled or tiny', () => {
+    for (const patternCacheSize of [0, 1]) {
+      const broker = newBroker({ patternCacheSize });
+      const a = new Recorder('a');
+      sub(broker, a, 'p', '/topic/*/x');
+      for (const d of ['/topic/a/x', '/topic/b/x', '/topic/a/x', '/topic/c/y']) broker.publish(msg(d, d));
+      expect(a.bodies()).toEqual(['/topic/a/x', '/topic/b/x', '/topic/a/x']);
+    }
+  });
+
+  it('applies filters and client acks to pattern subscriptions', () => {
+    const broker = newBroker();
+    const a = new Recorder('a');
+    broker.subscribe(a, { id: 'p', destination: '/topic/**', ack: 'client-individual', filter: (m) => m.body.toString() !== 'skip' });
+    broker.publish(msg('/topic/a', 'keep'));
+    broker.publish(msg('/topic/b', 'skip'));
+    expect(a.bodies()).toEqual(['keep']);
+    expect(broker.stats().unacked).toBe(1);
+    expect(broker.ack('a', a.last().ackId as string)).toBe(true);
+    expect(broker.stats().unacked).toBe(0);
+  });
+
+  it('delivers topic dead letters to pattern subscribers', () => {
+    const broker = newBroker({ maxDeliveries: 1, deadLetterDestination: (d) => `/topic/dlq${d}` });
+    const worker = new Recorder('w');
+    const watcher = new Recorder('watch');
+    sub(broker, worker, 'q', '/queue/jobs', 'client-individual');
+    sub(broker, watcher, 'dlq', '/topic/dlq/**');
+    broker.publish(msg('/queue/jobs', 'bad'));
+    broker.nack('w', worker.last().ackId as string);
+    expect(watcher.deliveries.map((d) => d.message.destination)).toEqual(['/topic/dlq/queue/jobs']);
+  });
+
+  it('does not deliver a message to a pattern subscription created while it was being fanned out', () => {
+    const broker = newBroker();
+    const late = new Recorder('late');
+    const a = new Recorder('a', (d) => {
+      if (d.message.body.toString() === '1') sub(broker, late, 'p', '/topic/**');
+    });
+    sub(broker, a, 's', '/topic/*');
+    broker.publish(msg('/topic/t', '1'));
+    broker.publish(msg('/topic/t', '2'));
+    expect(late.bodies()).toEqual(['2']);
+  });
+
+  it('keeps fanning out to the remaining patterns when a consumer unsubscribes a pattern mid-fan-out', () => {
+    const broker = newBroker();
+    const b = new Recorder('b');
+    const c = new Recorder('c');
+    const a = new Recorder('a', () => {
+      broker.unsubscribe('b', 'p'); // b's pattern loses its only subscriber during the fan-out
+    });
+    // The trie walk finds these in this order: '/topic/*', '/topic/**', '/**'.
+    sub(broker, a, 'p', '/topic/*');
+    sub(broker, b, 'p', '/topic/**');
+    sub(broker, c, 'p', '/**');
+    broker.publish(msg('/topic/t', '1'));
+    broker.publish(msg('/topic/t', '2'));
+    expect(a.bodies()).toEqual(['1', '2']);
+    expect(b.bodies()).toEqual([]);
+    expect(c.bodies()).toEqual(['1', '2']);
+  });
+
+  it('keeps publish order per subscriber when a pattern consumer publishes from deliver()', () => {
+    const broker = newBroker();
+    const b = new Recorder('b');
+    const a = new Recorder('a', (d) => {
+      const body = d.message.body.toString();
+      if (body.length < 3) broker.publish(msg('/topic/echo/' + body, body + '+'));
+    });
+    sub(broker, a, 'p', '/topic/**');
+    sub(broker, b, 'p', '/topic/echo/*');
+    broker.publish(msg('/topic/echo/x', 'x'));
+    broker.publish(msg('/topic/echo/y', 'y'));
+    expect(a.bodies()).toEqual(['x', 'x+', 'x++', 'y', 'y+', 'y++']);
+    expect(b.bodies()).toEqual(['x', 'x+', 'x++', 'y', 'y+', 'y++']);
   });
 });
