@@ -155,6 +155,7 @@ class BrokerSubscription implements RegistryEntry, QueueConsumer {
   ) {}
 
   hasRoom(): boolean {
+    if (this.consumer.congested === true) return false;
     return this.prefetch === 0 || this.pending.size < this.prefetch;
   }
 }
@@ -407,6 +408,23 @@ export class SimpleBroker implements Broker {
     for (let i = 0; i < subscriptions.length; i++) {
       const queue = subscriptions[i].queue;
       if (queue !== undefined) this.releaseIfIdle(queue);
+    }
+    this.drain();
+  }
+
+  /**
+   * A congested consumer of this session (see Consumer.congested) has room again: its queues get
+   * a dispatch pass, so held messages move to it.
+   */
+  resume(sessionId: string): void {
+    const subscriptions = this.registry.sessionSubscriptions(sessionId);
+    if (subscriptions === undefined) return;
+    for (const subscription of subscriptions.values()) {
+      const queue = subscription.queue;
+      if (queue !== undefined) {
+        queue.blocked = 0;
+        this.schedule(queue);
+      }
     }
     this.drain();
   }

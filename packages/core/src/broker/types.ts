@@ -51,6 +51,13 @@ export interface Delivery {
 export interface Consumer {
   readonly sessionId: string;
   deliver(delivery: Delivery): void;
+  /**
+   * True while the consumer cannot take more queue messages (a client whose outbound buffer is
+   * full). Queue messages then stay in the broker, for other consumers or until the consumer's
+   * session calls {@link Broker.resume}. Topic deliveries are not held back (the session applies
+   * its slow-consumer policy to them).
+   */
+  readonly congested?: boolean;
 }
 
 export interface BrokerStats {
@@ -88,5 +95,7 @@ export interface Broker {
   nack(sessionId: string, ackId: string): boolean | Promise<boolean>;
   /** The session is gone: drop its subscriptions, return its unacked queue messages. */
   disconnect(sessionId: string): void | Promise<void>;
+  /** A congested consumer of this session has room again: held queue messages may move to it. */
+  resume?(sessionId: string): void | Promise<void>;
   stats(): BrokerStats;
 }
