@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   STOMP_ERR_MISSING_HEADER: 'missing required header',
   STOMP_ERR_BODY_NOT_ALLOWED: 'frame must not have a body',
   STOMP_ERR_BAD_HEADER: 'invalid header value',
+  STOMP_ERR_BAD_SELECTOR: 'invalid selector',
   STOMP_ERR_DUPLICATE_SUBSCRIPTION: 'subscription id already in use',
   STOMP_ERR_UNKNOWN_SUBSCRIPTION: 'no such subscription',
   STOMP_ERR_UNKNOWN_ACK: 'no such message awaiting acknowledgement',
@@ -29,6 +30,9 @@ export const ERROR_CODES = {
   STOMP_ERR_HEARTBEAT_TIMEOUT: 'heart-beat timeout',
   STOMP_ERR_AUTH: 'authentication failed',
   STOMP_ERR_FORBIDDEN: 'not allowed',
+  STOMP_ERR_NO_HANDLER: 'no handler for this application destination',
+  STOMP_ERR_VALIDATION: 'invalid payload',
+  STOMP_ERR_HANDLER: 'message handler failed',
   STOMP_ERR_SHUTDOWN: 'server shutting down',
   STOMP_ERR_INTERNAL: 'internal server error',
 } as const;
@@ -42,14 +46,21 @@ export class StompError extends Error {
   readonly details?: string;
   /** Extra headers for the ERROR frame (e.g. `version` when negotiation fails). */
   readonly headers?: ReadonlyArray<[string, string]>;
+  /**
+   * Whether the error ends the session (ERROR frame, then close). Default true. A non-fatal error
+   * raised while handling a frame rejects only that frame: the client gets an ERROR-shaped MESSAGE
+   * on its error destination (`/user/queue/errors` by default), no RECEIPT, and the session stays open.
+   */
+  readonly fatal: boolean;
 
   constructor(
     code: StompErrorCode,
     message?: string,
-    options?: { details?: string; headers?: ReadonlyArray<[string, string]>; cause?: unknown },
+    options?: { details?: string; headers?: ReadonlyArray<[string, string]>; cause?: unknown; fatal?: boolean },
   ) {
     super(message ?? ERROR_CODES[code], options?.cause !== undefined ? { cause: options.cause } : undefined);
     this.code = code;
+    this.fatal = options?.fatal ?? true;
     if (options?.details !== undefined) this.details = options.details;
     if (options?.headers !== undefined) this.headers = options.headers;
   }

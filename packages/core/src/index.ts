@@ -19,8 +19,47 @@ export type { CloseReason, SessionState, SessionSubscription } from './session/s
 export type { Connection } from './session/connection';
 export { CloseCode } from './session/connection';
 export { InboundChannel } from './channel/inbound-channel';
-export type { SessionContext } from './channel/inbound-channel';
-export { WebSocketConnection } from './transport/websocket';
+export type { ChannelEvents, RefusedFrame, SessionContext, SubscriptionInfo } from './channel/inbound-channel';
+export { Reject, reject } from './channel/interceptors';
+export type {
+  ChannelCommand,
+  ChannelContext,
+  ChannelInterceptor,
+  ChannelMessage,
+  PreSendResult,
+  RejectOptions,
+} from './channel/interceptors';
+export {
+  MessageExceptionHandler,
+  MessageMapping,
+  SendTo,
+  SendToUser,
+  SubscribeMapping,
+  ValidatePayload,
+} from './app/decorators';
+export type { StompClassOrMethodDecorator, StompMethodDecorator } from './app/decorators';
+export type {
+  ExceptionHandler,
+  HandleOptions,
+  HandlerContext,
+  HandlerMessage,
+  MessageHandler,
+  SendToUserOption,
+} from './app/types';
+export { PayloadValidationError } from './app/payload';
+export type { PayloadValidator, StandardSchemaIssue, StandardSchemaResult, StandardSchemaV1 } from './app/payload';
+export { UserRegistry } from './user/user-registry';
+export type { UserInfo, UserRegistryEvents } from './user/user-registry';
+export { encodeUserName } from './user/user-destinations';
+export { WebSocketConnection, handleProtocols, requestPath } from './transport/websocket';
 export type { WebSocketOptions } from './transport/websocket';
+export { Handshake, writeRejection } from './transport/handshake';
+export type {
+  HandshakeContext,
+  HandshakeInit,
+  HandshakeInterceptor,
+  HandshakeRejection,
+  HandshakeResult,
+} from './transport/handshake';
 export * from './broker/index';
 export * from './codec/index';

@@ -6,6 +6,8 @@ import type { Logger } from './logger';
 import { silentLogger } from './logger';
 import type { Broker } from './broker/types';
 import type { SimpleBrokerOptions } from './broker/simple-broker';
+import type { ChannelInterceptor } from './channel/interceptors';
+import type { HandshakeInterceptor } from './transport/handshake';
 
 export interface Principal {
   readonly name: string;
@@ -51,6 +53,36 @@ export interface BrokerOptions {
   brokerPrefixes?: string[];
   /** Destination prefixes with queue (competing-consumer) semantics; the rest are topics. Default ['/queue']. */
   queuePrefixes?: string[];
+  /**
+   * Segment separator of wildcard SUBSCRIBE destinations on the broker: with '/',
+   * `/topic/stocks/*`; with '.', `/topic/stocks.*.nasdaq` (the part up to the last '/' stays fixed
+   * and only the rest is split on '.'). A segment exactly `*` matches one non-empty segment, `**`
+   * zero or more; wildcards are refused on queue destinations. Default '/'.
+   */
+  destinationSeparator?: '/' | '.';
+  /**
+   * Honour the SUBSCRIBE `selector` header (`type = 'x' AND priority > 5`: a small SQL-like
+   * grammar over message headers, compiled without eval; see broker/selector.ts). When false, a
+   * SUBSCRIBE carrying `selector` is refused with ERROR rather than silently unfiltered.
+   * Default true (unlike Spring's SpEL selectors, off since 6.1, ours cannot run code).
+   */
+  selectors?: boolean;
+  /**
+   * Prefixes of application destinations: a SEND or SUBSCRIBE there goes to the handlers
+   * (`broker.handle`, `@MessageMapping`, `@SubscribeMapping`), never to the broker. Default ['/app'].
+   */
+  appPrefixes?: string[];
+  /** Prefix of user destinations ('/user/queue/x' to subscribe, '/user/{name}/queue/x' to send). Default '/user'. */
+  userPrefix?: string;
+  /**
+   * Where a session is told about a frame refused without closing it (an unhandled handler error,
+   * an invalid payload, an interceptor's `reject(…, { close: false })`): an ERROR-shaped MESSAGE
+   * to this user destination of that session, which clients subscribe to as userPrefix + this
+   * ('/user/queue/errors'). null = log only. Default '/queue/errors'.
+   */
+  errorDestination?: string | null;
+  /** Channel interceptors on inbound client frames and outbound MESSAGE deliveries (see channel/interceptors.ts). Default none. */
+  interceptors?: { inbound?: ChannelInterceptor[]; outbound?: ChannelInterceptor[] };
   /** Heart-beats the server offers, [cx, cy] in ms: cx = how often it can send, cy = how often it wants to hear from the client. Default [10000, 10000]. */
   heartbeat?: [number, number];
   /** A peer silent for longer than the negotiated interval times this factor is dropped. Default 2. */
@@ -61,18 +93,38 @@ export interface BrokerOptions {
   /** Authenticates CONNECT frames (login/passcode, tokens in headers). Default: accept everyone. */
   authenticate?: Authenticator;
   /** In-memory broker settings (queue depth, overflow, dead letters, prefetch). */
-  simpleBroker?: Omit<SimpleBrokerOptions, 'queuePrefixes' | 'nextId'>;
+  simpleBroker?: Omit<SimpleBrokerOptions, 'queuePrefixes' | 'nextId' | 'destinationSeparator'>;
   /** Replace the in-memory broker (e.g. a relay). Default: a SimpleBroker built from the options above. */
   broker?: Broker;
   /** A pino-compatible logger. Default: silent. */
   logger?: Logger;
   /** Node id used in message ids (`<node>-<counter>`); unique across processes. Default: random. */
   nodeId?: string;
+  /**
+   * Origins allowed to open a WebSocket (checked before any handshake interceptor; others get
+   * 403). Exact origins ('https://app.example'), patterns with '*' ('https://*.example.com',
+   * 'http://localhost:*'), or '*' for any. A request without an Origin header (not a browser) and a
+   * same-origin request (Origin host:port equals the Host header) are always allowed.
+   * Default: [] — same-origin only, which stops cross-site WebSocket hijacking.
+   */
+  allowedOrigins?: string[];
+  /**
+   * Handshake interceptors, run in order after the origin check: `before(req, ctx)` may fill
+   * `ctx.attributes`, set `ctx.user`, or refuse (`false` → 403, `{ status, reason }`), async
+   * allowed; `after(req, session)` runs once the session exists. Default: none.
+   */
+  handshake?: HandshakeInterceptor[];
 }
 
 export interface ResolvedOptions {
   brokerPrefixes: string[];
   queuePrefixes: string[];
+  destinationSeparator: '/' | '.';
+  selectors: boolean;
+  appPrefixes: string[];
+  userPrefix: string;
+  errorDestination: string | null;
+  interceptors: { inbound: readonly ChannelInterceptor[]; outbound: readonly ChannelInterceptor[] };
   heartbeat: [number, number];
   heartbeatGrace: number;
   serverName: string;
@@ -97,9 +149,29 @@ export function resolveOptions(options: BrokerOptions): ResolvedOptions {
   }
   const grace = options.heartbeatGrace ?? 2;
   if (!(grace >= 1)) throw new TypeError(`heartbeatGrace must be >= 1, got ${grace}`);
+  const brokerPrefixes = normalizePrefixes(options.brokerPrefixes ?? ['/topic', '/queue'], 'brokerPrefixes');
+  const appPrefixes = normalizePrefixes(options.appPrefixes ?? ['/app'], 'appPrefixes');
+  const [userPrefix] = normalizePrefixes([options.userPrefix ?? '/user'], 'userPrefix');
+  for (const p of [...appPrefixes, userPrefix]) {
+    if (!p.startsWith('/')) throw new TypeError(`appPrefixes and userPrefix must start with '/', got '${p}'`);
+    if (brokerPrefixes.includes(p)) throw new TypeError(`'${p}' cannot be both a broker prefix and an application or user prefix`);
+  }
+  const errorDestination = options.errorDestination === undefined ? '/queue/errors' : options.errorDestination;
+  if (errorDestination !== null && (typeof errorDestination !== 'string' || !brokerPrefixes.some((p) => hasPrefix(errorDestination, p)))) {
+    throw new TypeError(`errorDestination must be a broker destination such as '/queue/errors' (or null), got ${JSON.stringify(errorDestination)}`);
+  }
   return {
-    brokerPrefixes: normalizePrefixes(options.brokerPrefixes ?? ['/topic', '/queue'], 'brokerPrefixes'),
+    brokerPrefixes,
     queuePrefixes: normalizePrefixes(options.queuePrefixes ?? ['/queue'], 'queuePrefixes'),
+    destinationSeparator: checkSeparator(options.destinationSeparator ?? '/'),
+    selectors: options.selectors ?? true,
+    appPrefixes,
+    userPrefix,
+    errorDestination,
+    interceptors: {
+      inbound: [...(options.interceptors?.inbound ?? [])],
+      outbound: [...(options.interceptors?.outbound ?? [])],
+    },
     heartbeat: [heartbeat[0], heartbeat[1]],
     heartbeatGrace: grace,
     serverName: options.serverName ?? `stompkit/${VERSION}`,
@@ -107,6 +179,11 @@ export function resolveOptions(options: BrokerOptions): ResolvedOptions {
     authenticate: options.authenticate,
     logger: options.logger ?? silentLogger,
   };
+}
+
+function checkSeparator(separator: '/' | '.'): '/' | '.' {
+  if (separator !== '/' && separator !== '.') throw new TypeError(`destinationSeparator must be '/' or '.', got ${JSON.stringify(separator)}`);
+  return separator;
 }
 
 function normalizePrefixes(prefixes: string[], name: string): string[] {

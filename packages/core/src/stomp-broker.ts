@@ -12,7 +12,11 @@ import type { WebSocket, WebSocketServer } from 'ws';
 import { SimpleBroker } from './broker/simple-broker';
 import { createIdGenerator } from './broker/message-id';
 import type { Broker, BrokerMessage, BrokerStats, Consumer, Delivery } from './broker/types';
-import { InboundChannel } from './channel/inbound-channel';
+import { InboundChannel, type SessionContext, type SubscriptionInfo } from './channel/inbound-channel';
+import { functionalEntry } from './app/handler-registry';
+import { controllerEntries } from './app/decorators';
+import type { HandleOptions, MessageHandler } from './app/types';
+import { UserRegistry } from './user/user-registry';
 import { resolveOptions, type BrokerOptions, type Principal, type ResolvedOptions } from './options';
 import { StompSession, type CloseReason, type SessionHost } from './session/stomp-session';
 import { CloseCode } from './session/connection';
@@ -23,6 +27,7 @@ import {
   WebSocketConnection,
   type WebSocketOptions,
 } from './transport/websocket';
+import { Handshake, writeRejection } from './transport/handshake';
 
 export interface AttachOptions extends WebSocketOptions {
   /** URL path of the STOMP endpoint. Default '/ws'. */
@@ -30,9 +35,9 @@ export interface AttachOptions extends WebSocketOptions {
 }
 
 export interface UpgradeOptions {
-  /** Principal established by the framework's auth for this request. */
+  /** Principal established by the framework's auth for this request (interceptors may replace it). */
   user?: Principal;
-  /** Session attributes, visible to handlers and interceptors for the session's life. */
+  /** Session attributes to start from, visible to handlers and interceptors for the session's life. Default: a new map. */
   attributes?: Map<string, unknown>;
 }
 
@@ -48,9 +53,20 @@ export interface ReceivedMessage {
   json<T = unknown>(): T;
 }
 
+/**
+ * Session lifecycle events, each fired after the state it describes is in place, in this order
+ * for one session: connect → connected → (subscribe | unsubscribe)* → disconnect. A listener that
+ * throws is logged; it never affects the session.
+ */
 export interface StompBrokerEvents {
-  /** A session completed CONNECT (CONNECTED was sent). */
+  /** CONNECT accepted (authenticated, passed the inbound interceptors): `session.user` is final; CONNECTED is about to be sent. */
+  connect: [session: StompSession];
+  /** A session completed CONNECT (CONNECTED was sent; the user registry lists it). */
   connected: [session: StompSession];
+  /** A subscription is live: the broker registered it (a subscribe mapping: its reply was delivered). */
+  subscribe: [session: StompSession, subscription: SubscriptionInfo];
+  /** A subscription is gone from the broker. */
+  unsubscribe: [session: StompSession, subscription: SubscriptionInfo];
   /** A session ended; fired exactly once per session, after its subscriptions were released. */
   disconnect: [session: StompSession, reason: CloseReason];
 }
@@ -74,7 +90,13 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
   readonly template: MessagingTemplate;
   /** Live sessions by id. */
   readonly sessions = new Map<string, StompSession>();
+  /** Who is online (sessions with a principal): get(name), list(), count(), isOnline(name); 'online' / 'offline' events. */
+  readonly users: UserRegistry;
   readonly nextMessageId: () => string;
+  /** The handshake pipeline (origin check, interceptors) every upgrade goes through; adapters call it too. */
+  readonly handshake: Handshake;
+  /** Options of the WebSocket server; an adapter that upgrades with its own `ws` server must use the same. */
+  readonly webSocketOptions: Required<WebSocketOptions>;
 
   private readonly wss: WebSocketServer;
   private readonly compression: boolean;
@@ -93,16 +115,35 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
       new SimpleBroker({
         ...options.simpleBroker,
         queuePrefixes: this.options.queuePrefixes,
+        destinationSeparator: this.options.destinationSeparator,
         nextId: this.nextMessageId,
         onConsumerError: (err, sessionId) =>
           this.options.logger.error({ err, sessionId }, 'a subscriber threw while receiving a message'),
       });
-    this.channel = new InboundChannel(this.broker, this.options.brokerPrefixes);
-    this.template = new MessagingTemplate((message) => this.channel.send(undefined, message), this.nextMessageId);
+    this.users = new UserRegistry((err) => this.options.logger.error({ err }, 'a user registry listener threw'));
+    this.channel = new InboundChannel({
+      broker: this.broker,
+      options: this.options,
+      users: this.users,
+      sessions: this.sessions,
+      nextMessageId: this.nextMessageId,
+      events: {
+        connect: (session) => this.notify('connect', session as StompSession),
+        subscribe: (session, subscription) => this.notify('subscribe', session as StompSession, subscription),
+        unsubscribe: (session, subscription) => this.notify('unsubscribe', session as StompSession, subscription),
+      },
+    });
+    this.template = this.channel.template;
     this.compression = options.perMessageDeflate !== undefined && options.perMessageDeflate !== false;
-    this.wss = createWebSocketServer({
-      perMessageDeflate: options.perMessageDeflate,
+    this.webSocketOptions = {
+      perMessageDeflate: options.perMessageDeflate ?? false,
       maxPayload: options.maxPayload ?? this.options.limits.maxFrameBytes + 16 * 1024,
+    };
+    this.wss = createWebSocketServer(this.webSocketOptions);
+    this.handshake = new Handshake({
+      allowedOrigins: options.allowedOrigins,
+      interceptors: options.handshake,
+      logger: this.options.logger,
     });
   }
 
@@ -128,17 +169,38 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
 
   /**
    * Completes a WebSocket upgrade the caller has decided belongs to STOMP (adapters call this after
-   * their own routing and auth), and starts a session on it.
+   * their own routing and auth): runs the handshake pipeline (origin check, then the `handshake`
+   * interceptors, which may be async) and starts a session, or answers the refusal on the socket.
    */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, options: UpgradeOptions = {}): void {
     if (this.closed) {
-      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      writeRejection(socket, 503, 'server shutting down');
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.openSession(ws, socket, req, options));
+    // Node drops its own socket 'error' listener before emitting 'upgrade'; guard the socket while
+    // the (possibly async) handshake runs, until ws takes it over.
+    socket.on('error', destroyOnError);
+    this.handshake.run(req, options).then(
+      (result) => {
+        socket.off('error', destroyOnError);
+        if (socket.destroyed) return;
+        if (!result.accepted) writeRejection(socket, result.status, result.reason);
+        else if (this.closed) writeRejection(socket, 503, 'server shutting down');
+        else this.wss.handleUpgrade(req, socket, head, (ws) => this.openSession(ws, socket, req, result));
+      },
+      (err: unknown) => {
+        socket.off('error', destroyOnError);
+        this.options.logger.error({ err, url: req.url }, 'websocket upgrade failed');
+        writeRejection(socket, 500, 'Internal Server Error');
+      },
+    );
   }
 
-  /** Starts a STOMP session on an already-upgraded WebSocket (e.g. one handed over by @fastify/websocket). */
+  /**
+   * Starts a STOMP session on an already-upgraded WebSocket (e.g. one handed over by
+   * @fastify/websocket, whose adapter ran `handshake.run` first), then runs the interceptors'
+   * `after` hooks when `req` is given.
+   */
   openSession(ws: WebSocket, socket: Duplex, req: IncomingMessage | undefined, options: UpgradeOptions = {}): StompSession {
     const connection = new WebSocketConnection(ws, socket, this.compression);
     const session = new StompSession(this, connection, {
@@ -160,18 +222,72 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
       this.options.logger.debug({ err, sessionId: session.sessionId }, 'websocket error');
     });
     if (this.closed) session.close('server shutting down', { kind: 'server-close', message: 'server shutting down' });
+    else if (req !== undefined) this.handshake.after(req, session);
     return session;
   }
 
   // ---- SessionHost -------------------------------------------------------------------------------
 
   sessionConnected(session: StompSession): void {
-    this.emit('connected', session);
+    if (session.user !== undefined) this.users.add(session.user.name, session.sessionId);
+    this.notify('connected', session);
   }
 
   sessionClosed(session: StompSession, reason: CloseReason): void {
     this.sessions.delete(session.sessionId);
-    this.emit('disconnect', session, reason);
+    if (session.user !== undefined) this.users.remove(session.user.name, session.sessionId);
+    this.notify('disconnect', session, reason);
+  }
+
+  /** Emits a lifecycle event; a throwing listener is logged and never reaches the session. */
+  private notify<K extends keyof StompBrokerEvents>(event: K, ...args: StompBrokerEvents[K]): void {
+    try {
+      (this.emit as (event: K, ...args: StompBrokerEvents[K]) => boolean)(event, ...args);
+    } catch (err) {
+      this.options.logger.error({ err, event, sessionId: (args[0] as SessionContext).sessionId }, `a '${event}' listener threw`);
+    }
+  }
+
+  // ---- application destinations ------------------------------------------------------------------
+
+  /**
+   * Handles SEND frames to an application destination: `handle('/chat/{room}', fn)` serves
+   * '/app/chat/{room}' (pattern relative to the application prefixes). The return value goes to
+   * `sendTo`, `sendToUser`, or by default '/topic' + the pattern's path ('/topic/chat/general').
+   * See HandleOptions for validation and error handling.
+   */
+  handle<P = any>(pattern: string, handler: MessageHandler<P>, options?: HandleOptions<P>): this {
+    this.channel.app.registry.add(functionalEntry('message', pattern, handler as MessageHandler, options as HandleOptions));
+    return this;
+  }
+
+  /**
+   * Answers SUBSCRIBE frames to an application destination once, directly on that subscription
+   * (e.g. chat history), without registering anything in the broker. With `sendTo` / `sendToUser`
+   * the reply goes there instead.
+   */
+  subscribeMapping<P = any>(pattern: string, handler: MessageHandler<P>, options?: HandleOptions<P>): this {
+    this.channel.app.registry.add(functionalEntry('subscribe', pattern, handler as MessageHandler, options as HandleOptions));
+    return this;
+  }
+
+  /** Registers decorated controller instances (`@MessageMapping`, `@SubscribeMapping`, ...). */
+  controllers(...instances: object[]): this {
+    const entries = instances.flatMap((instance) => controllerEntries(instance));
+    for (const entry of entries) this.channel.app.registry.add(entry);
+    return this;
+  }
+
+  /**
+   * Force-disconnects a session: the client gets an ERROR frame whose `message` is `reason`, then
+   * the connection closes; 'disconnect' fires with `{ kind: 'server-close', message: reason }`.
+   * Returns false when no such open session exists.
+   */
+  disconnectSession(sessionId: string, reason = 'disconnected by the server'): boolean {
+    const session = this.sessions.get(sessionId);
+    if (session === undefined || !session.isOpen) return false;
+    session.close(reason, { kind: 'server-close', message: reason });
+    return true;
   }
 
   // ---- application API ---------------------------------------------------------------------------
@@ -191,7 +307,7 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
       sessionId: id,
       deliver: (delivery: Delivery) => callback(toReceived(delivery.message)),
     };
-    const result = this.channel.subscribe({ ...consumer, user: undefined, attributes: new Map() }, { id, destination, ack: 'auto' });
+    const result = this.channel.subscribeLocal(consumer, { id, destination, ack: 'auto' });
     if (result instanceof Promise) result.catch((err) => this.options.logger.error({ err, destination }, 'in-process subscribe failed'));
     return () => {
       void this.broker.disconnect(id);
@@ -237,6 +353,10 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
     });
     return this.closing;
   }
+}
+
+function destroyOnError(this: Duplex): void {
+  this.destroy();
 }
 
 export function createBroker(options?: BrokerOptions & WebSocketOptions): StompBroker {

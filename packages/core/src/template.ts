@@ -5,6 +5,7 @@
  */
 import type { BrokerMessage } from './broker/types';
 import type { HeaderList } from './codec/frame';
+import { encodeUserName } from './user/user-destinations';
 
 export type Payload = Buffer | Uint8Array | string | number | boolean | null | object;
 
@@ -41,11 +42,26 @@ export class MessagingTemplate {
   constructor(
     private readonly publish: (message: BrokerMessage) => void | Promise<void>,
     private readonly nextId: () => string,
+    /** The user destination prefix, for sendToUser. Default '/user'. */
+    readonly userPrefix = '/user',
   ) {}
 
   /** Publishes `payload` to `destination`. Resolves once the broker accepted it. */
   async send(destination: string, payload: Payload, options: SendOptions = {}): Promise<void> {
     await this.publish(this.createMessage(destination, payload, options));
+  }
+
+  /**
+   * Publishes to every session of user `user` that subscribed to `destination` under the user
+   * prefix: `sendToUser('alice', '/queue/dm', p)` reaches alice's `/user/queue/dm` subscriptions
+   * and nobody else's (it sends to '/user/alice/queue/dm'; '/' in a name is written '%2F').
+   * An anonymous session is addressed by its session id. Nobody online: nothing is sent.
+   */
+  async sendToUser(user: string, destination: string, payload: Payload, options: SendOptions = {}): Promise<void> {
+    if (typeof destination !== 'string' || !destination.startsWith('/')) {
+      throw new TypeError(`sendToUser destinations start with '/', got ${JSON.stringify(destination)}`);
+    }
+    await this.send(`${this.userPrefix}/${encodeUserName(user)}${destination}`, payload, options);
   }
 
   createMessage(destination: string, payload: Payload, options: SendOptions = {}): BrokerMessage {

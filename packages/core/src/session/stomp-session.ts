@@ -13,6 +13,10 @@
  * - Any protocol violation becomes exactly one ERROR frame (with `message`, and `receipt-id` when
  *   the offending frame asked for a receipt), after which the connection is closed and nothing
  *   else is read or handled (STOMP 1.2 §ERROR: "the server MUST then close the connection").
+ * - The one exception is a StompError marked non-fatal (`fatal: false`: a handler error, an
+ *   interceptor's `reject(…, { close: false })`): it refuses only that frame, with an ERROR-shaped
+ *   MESSAGE on the session's error destination ('/user/queue/errors') and no RECEIPT; a refused
+ *   SUBSCRIBE registers nothing; the session stays open and reads on.
  * - The host learns about the end of the session exactly once, after broker state was released.
  * - Outbound frames written within one tick are corked and leave in one socket write; the
  *   uncork is a microtask, so coalescing never adds a timer delay.
@@ -23,6 +27,7 @@ import { CLIENT_COMMANDS, isClientCommand, type ClientCommand } from '../codec/c
 import { header, type Frame, type HeaderList, EMPTY_BODY } from '../codec/frame';
 import { SUPPORTED_VERSIONS, type StompVersion } from '../codec/versions';
 import { ACK_MODES, type AckMode, type BrokerMessage, type Delivery } from '../broker/types';
+import { compileSelector } from '../broker/selector';
 import type { InboundChannel, SessionContext } from '../channel/inbound-channel';
 import { StompError, isStompError } from '../errors';
 import type { Principal, ResolvedOptions } from '../options';
@@ -191,7 +196,7 @@ export class StompSession implements SessionContext {
     try {
       result = this.handleFrame(frame);
     } catch (err) {
-      this.fail(err, header(frame, 'receipt'));
+      this.refuse(err, frame);
       return;
     }
     if (result !== undefined) {
@@ -200,9 +205,25 @@ export class StompSession implements SessionContext {
       this.connection.pause();
       result.then(
         () => this.resumeReading(),
-        (err) => this.fail(err, header(frame, 'receipt')),
+        (err) => {
+          if (this.refuse(err, frame)) this.resumeReading();
+        },
       );
     }
+  }
+
+  /**
+   * A frame failed. A non-fatal StompError (handler error, interceptor `reject(…, { close: false })`)
+   * refuses only that frame: the channel reports it on the session's error destination, no RECEIPT
+   * is sent, and the session reads on (returns true). Anything else is fatal: ERROR and close.
+   */
+  private refuse(err: unknown, frame: Frame): boolean {
+    if (isStompError(err) && !err.fatal && this.state === 'connected') {
+      this.host.channel.reportError(this, err, frame);
+      return true;
+    }
+    this.fail(err, header(frame, 'receipt'));
+    return false;
   }
 
   private resumeReading(): void {
@@ -287,10 +308,7 @@ export class StompSession implements SessionContext {
     this.version = version;
     this.decoder.version = version;
     const authenticate = this.host.options.authenticate;
-    if (authenticate === undefined) {
-      this.completeConnect(clientHeartbeat);
-      return;
-    }
+    if (authenticate === undefined) return this.admit(frame, clientHeartbeat);
     this.state = 'connecting';
     return Promise.resolve(
       authenticate({
@@ -308,7 +326,7 @@ export class StompSession implements SessionContext {
         if (!this.isOpen) return;
         if (result === false) throw new StompError('STOMP_ERR_AUTH', 'authentication failed');
         if (result !== undefined) this.user = result;
-        this.completeConnect(clientHeartbeat);
+        return this.admit(frame, clientHeartbeat);
       },
       (err: unknown) => {
         if (isStompError(err)) throw err;
@@ -316,6 +334,19 @@ export class StompSession implements SessionContext {
         throw new StompError('STOMP_ERR_AUTH', message, { cause: err });
       },
     );
+  }
+
+  /** The channel (inbound interceptors, the 'connect' event) has the last word before CONNECTED. */
+  private admit(frame: Frame, clientHeartbeat: [number, number]): void | Promise<void> {
+    this.state = 'connecting';
+    const admitted = this.host.channel.connect(this, frame.headers);
+    if (admitted === undefined) {
+      this.completeConnect(clientHeartbeat);
+      return;
+    }
+    return admitted.then(() => {
+      if (this.isOpen) this.completeConnect(clientHeartbeat);
+    });
   }
 
   private completeConnect(clientHeartbeat: [number, number]): void {
@@ -385,11 +416,17 @@ export class StompSession implements SessionContext {
       }
       prefetch = Number(prefetchHeader);
     }
+    // `selector`: compiled to a filter (broker/selector.ts); a bad one is a fatal STOMP_ERR_BAD_SELECTOR.
+    const selector = header(frame, 'selector');
+    if (selector !== undefined && this.host.options.selectors === false) {
+      throw new StompError('STOMP_ERR_BAD_SELECTOR', 'the selector header is not supported: selectors are disabled on this server');
+    }
+    const filter = selector === undefined ? undefined : compileSelector(selector);
     const subscription: SessionSubscription = { id, destination, ack };
     this.subscriptions.set(id, subscription);
     let result: void | Promise<void>;
     try {
-      result = this.host.channel.subscribe(this, { id, destination, ack, prefetch });
+      result = this.host.channel.subscribe(this, { id, destination, ack, prefetch, filter }, frame.headers);
     } catch (err) {
       this.subscriptions.delete(id);
       throw err;
@@ -421,11 +458,13 @@ export class StompSession implements SessionContext {
         throw new StompError('STOMP_ERR_UNKNOWN_SUBSCRIPTION', `no subscription to '${truncate(destination)}' on this session`);
       }
     }
-    if (!this.subscriptions.delete(id)) {
+    const subscription = this.subscriptions.get(id);
+    if (subscription === undefined) {
       throw new StompError('STOMP_ERR_UNKNOWN_SUBSCRIPTION', `no subscription with id '${truncate(id)}' on this session`);
     }
+    this.subscriptions.delete(id);
     this.legacyAcks?.delete(id);
-    return this.afterEffect(this.host.channel.unsubscribe(this, id), frame);
+    return this.afterEffect(this.host.channel.unsubscribe(this, subscription, frame.headers), frame);
   }
 
   // ---- ACK / NACK ------------------------------------------------------------------------------
@@ -439,7 +478,8 @@ export class StompSession implements SessionContext {
   private applyAck(command: 'ACK' | 'NACK', frame: Frame): void | Promise<void> {
     const ackId = this.resolveAckId(frame);
     const channel = this.host.channel;
-    const outcome = ackId === undefined ? false : command === 'ACK' ? channel.ack(this, ackId) : channel.nack(this, ackId);
+    const outcome =
+      ackId === undefined ? false : command === 'ACK' ? channel.ack(this, ackId, frame.headers) : channel.nack(this, ackId, frame.headers);
     if (typeof outcome === 'boolean') {
       this.checkAck(command, frame, outcome);
       return;
