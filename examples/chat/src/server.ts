@@ -1,46 +1,113 @@
 /**
- * The demo: a plain http.Server with STOMP on /ws. Any client may connect (no login needed),
- * publish and subscribe on any /topic/... or /queue/... destination.
+ * The chat demo on Express (`npm start` at the repository root). The Fastify flavour is
+ * fastify-server.ts; both share chat.ts and behave the same.
  *
  *   PORT=8080                 HTTP port (default 8080)
  *   STOMP_HEARTBEAT=cx,cy     the server's heart-beat offer in ms (default 10000,10000)
+ *
+ * Routes: the page (public/), the @stomp/stompjs bundle at /vendor/stomp.umd.min.js, GET /health,
+ * POST /api/announce {text} (broadcast to /topic/chat/lobby through `req.stomp`), STOMP on /ws.
  */
-import { createServer } from 'node:http';
-import { createBroker } from '@stompkit/core';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type ErrorRequestHandler } from 'express';
+import { isStompError, type StompBroker } from '@stompkit/core';
+import { stompExpress } from '@stompkit/express';
+import {
+  announcement,
+  assets,
+  banner,
+  createChatBroker,
+  exitOnSignals,
+  health,
+  portFromEnv,
+  readAsset,
+  SECURITY_HEADERS,
+  validateText,
+  type ChatOptions,
+} from './chat';
 
-function heartbeatFromEnv(value: string | undefined): [number, number] | undefined {
-  if (value === undefined || value === '') return undefined;
-  const match = /^\s*(\d+)\s*,\s*(\d+)\s*$/.exec(value);
-  if (match === null) throw new Error(`STOMP_HEARTBEAT must look like '10000,10000', got '${value}'`);
-  return [Number(match[1]), Number(match[2])];
+export interface RunningChat {
+  /** http://localhost:<port> */
+  url: string;
+  port: number;
+  broker: StompBroker;
+  server: Server;
+  /** Clients get ERROR 'server shutting down', then the HTTP server closes. */
+  close(): Promise<void>;
 }
 
-const port = Number(process.env.PORT ?? 8080);
-const broker = createBroker({ heartbeat: heartbeatFromEnv(process.env.STOMP_HEARTBEAT) });
+export async function start(port = 0, options: ChatOptions = {}): Promise<RunningChat> {
+  const broker = createChatBroker(options);
+  const stomp = stompExpress(broker, { path: '/ws' });
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(stomp); // req.stomp: the messaging template
 
-const page = `<!doctype html><meta charset="utf-8"><title>stompkit</title>
-<h1>stompkit</h1><p>STOMP 1.0–1.2 over WebSocket at <code>ws://HOST/ws</code>.
-Subscribe and send to any <code>/topic/...</code> or <code>/queue/...</code> destination.</p>`;
+  app.get('/health', (_req, res) => {
+    res.json(health(broker));
+  });
 
-const server = createServer((req, res) => {
-  if (req.url === '/health') {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ ok: true, ...broker.stats() }));
-    return;
+  app.post('/api/announce', express.json({ limit: '16kb' }), async (req, res) => {
+    let text: string;
+    try {
+      ({ text } = validateText(req.body));
+    } catch (err) {
+      res.status(400).json({ error: isStompError(err) ? err.message.replace(/^invalid payload: /, '') : 'invalid body' });
+      return;
+    }
+    const message = announcement(text);
+    await req.stomp.send('/topic/chat/lobby', message);
+    res.status(202).json(message);
+  });
+
+  for (const asset of assets()) {
+    app.get(asset.path, async (_req, res) => {
+      const body = await readAsset(asset);
+      res.set(SECURITY_HEADERS).type(asset.contentType).send(body);
+    });
   }
-  res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-  res.end(page.replace('HOST', req.headers.host ?? `localhost:${port}`));
-});
 
-broker.attach(server, { path: '/ws' });
+  const onError: ErrorRequestHandler = (err, _req, res, _next) => {
+    const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
+    if (status === 500) broker.options.logger.error({ err }, 'request failed');
+    res.status(status).json({ error: status === 500 ? 'internal error' : String(err.message ?? 'bad request') });
+  };
+  app.use(onError);
 
-server.listen(port, () => {
-  process.stdout.write(`stompkit demo on http://localhost:${port} — STOMP endpoint ws://localhost:${port}/ws\n`);
-});
+  const server = createServer(app);
+  stomp.attach(server);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const actual = (server.address() as AddressInfo).port;
 
-function shutdown(): void {
-  server.close();
-  void broker.close({ timeout: 2000 }).then(() => process.exit(0));
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      await stomp.close({ timeout: 2000 });
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    })());
+
+  return { url: `http://localhost:${actual}`, port: actual, broker, server, close };
 }
-process.on('SIGINT', shutdown);
-process.on('SIGTERM', shutdown);
+
+if (require.main === module) {
+  start(portFromEnv(process.env.PORT)).then(
+    (chat) => {
+      process.stdout.write(banner('Express', chat.port));
+      exitOnSignals(chat.close);
+    },
+    (err: unknown) => {
+      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
