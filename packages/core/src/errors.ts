@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   STOMP_ERR_DESTINATION: 'destination not allowed',
   STOMP_ERR_QUEUE_FULL: 'queue is full',
   STOMP_ERR_LIMIT: 'limit exceeded',
+  STOMP_ERR_SLOW_CONSUMER: 'slow consumer',
   STOMP_ERR_HEARTBEAT_TIMEOUT: 'heart-beat timeout',
   STOMP_ERR_AUTH: 'authentication failed',
   STOMP_ERR_FORBIDDEN: 'not allowed',

@@ -8,6 +8,7 @@ import type { Broker } from './broker/types';
 import type { SimpleBrokerOptions } from './broker/simple-broker';
 import type { ChannelInterceptor } from './channel/interceptors';
 import type { HandshakeInterceptor } from './transport/handshake';
+import type { SlowConsumerPolicy } from './session/outbox';
 
 export interface Principal {
   readonly name: string;
@@ -46,9 +47,32 @@ export interface Limits {
   maxHeaderBytes?: number;
   /** Time allowed from the WebSocket upgrade to a CONNECT frame, ms. Default 30000. */
   connectTimeout?: number;
+  /** Live sessions in this process; an upgrade past it gets ERROR and close. 0 = no limit. Default 100000. */
+  maxSessions?: number;
+  /** Subscriptions one session may hold. 0 = no limit. Default 10000. */
+  maxSubscriptionsPerSession?: number;
+  /** Transactions one session may have open at once. 0 = no limit. Default 32. */
+  maxTransactionsPerSession?: number;
+  /** Frames (SEND/ACK/NACK) buffered in one transaction. 0 = no limit. Default 10000. */
+  maxFramesPerTransaction?: number;
+  /** Frames one session may send per second (heart-beats not counted). 0 = off. Default 0 (off). */
+  maxFramesPerSecond?: number;
+  /** Unflushed bytes on a session's socket above which further frames wait in its backlog (the session is then "congested"). Default 256 KiB. */
+  outboundHighWaterMark?: number;
+  /** Bytes a session's backlog may hold before the slow-consumer policy applies. Default 1 MiB. */
+  maxOutboundBytes?: number;
+  /** ms a backlog may wait for the client to read before the session is closed as a slow consumer. 0 = no limit. Default 10000. */
+  sendTimeLimit?: number;
 }
 
 export interface BrokerOptions {
+  /**
+   * What happens to a session whose client does not read fast enough once its backlog exceeds
+   * limits.maxOutboundBytes: 'close' (ERROR-less close, as Spring's TERMINATE) or 'drop-oldest'
+   * (its oldest waiting topic messages are dropped; queue messages are never dropped: they wait in
+   * the broker while the session is congested). Default 'close'.
+   */
+  slowConsumerPolicy?: SlowConsumerPolicy;
   /** Destination prefixes served by the message broker. Default ['/topic', '/queue']. */
   brokerPrefixes?: string[];
   /** Destination prefixes with queue (competing-consumer) semantics; the rest are topics. Default ['/queue']. */
@@ -129,6 +153,7 @@ export interface ResolvedOptions {
   heartbeatGrace: number;
   serverName: string;
   limits: Required<Limits>;
+  slowConsumerPolicy: SlowConsumerPolicy;
   authenticate?: Authenticator;
   logger: Logger;
 }
@@ -140,6 +165,14 @@ export const DEFAULT_LIMITS: Required<Limits> = {
   maxHeaders: 100,
   maxHeaderBytes: 64 * 1024,
   connectTimeout: 30_000,
+  maxSessions: 100_000,
+  maxSubscriptionsPerSession: 10_000,
+  maxTransactionsPerSession: 32,
+  maxFramesPerTransaction: 10_000,
+  maxFramesPerSecond: 0,
+  outboundHighWaterMark: 256 * 1024,
+  maxOutboundBytes: 1024 * 1024,
+  sendTimeLimit: 10_000,
 };
 
 export function resolveOptions(options: BrokerOptions): ResolvedOptions {
@@ -175,7 +208,8 @@ export function resolveOptions(options: BrokerOptions): ResolvedOptions {
     heartbeat: [heartbeat[0], heartbeat[1]],
     heartbeatGrace: grace,
     serverName: options.serverName ?? `stompkit/${VERSION}`,
-    limits: { ...DEFAULT_LIMITS, ...definedOnly(options.limits ?? {}) },
+    limits: resolveLimits(options.limits ?? {}),
+    slowConsumerPolicy: resolveSlowConsumerPolicy(options.slowConsumerPolicy),
     authenticate: options.authenticate,
     logger: options.logger ?? silentLogger,
   };
@@ -184,6 +218,20 @@ export function resolveOptions(options: BrokerOptions): ResolvedOptions {
 function checkSeparator(separator: '/' | '.'): '/' | '.' {
   if (separator !== '/' && separator !== '.') throw new TypeError(`destinationSeparator must be '/' or '.', got ${JSON.stringify(separator)}`);
   return separator;
+}
+
+function resolveLimits(limits: Limits): Required<Limits> {
+  const resolved = { ...DEFAULT_LIMITS, ...definedOnly(limits) };
+  for (const [name, value] of Object.entries(resolved)) {
+    if (!Number.isInteger(value) || value < 0) throw new TypeError(`limits.${name} must be a non-negative integer, got ${String(value)}`);
+  }
+  return resolved;
+}
+
+function resolveSlowConsumerPolicy(policy: SlowConsumerPolicy | undefined): SlowConsumerPolicy {
+  if (policy === undefined) return 'close';
+  if (policy !== 'close' && policy !== 'drop-oldest') throw new TypeError(`slowConsumerPolicy must be 'close' or 'drop-oldest', got ${String(policy)}`);
+  return policy;
 }
 
 function normalizePrefixes(prefixes: string[], name: string): string[] {

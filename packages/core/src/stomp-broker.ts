@@ -13,12 +13,14 @@ import { SimpleBroker } from './broker/simple-broker';
 import { createIdGenerator } from './broker/message-id';
 import type { Broker, BrokerMessage, BrokerStats, Consumer, Delivery } from './broker/types';
 import { InboundChannel, type SessionContext, type SubscriptionInfo } from './channel/inbound-channel';
+import { headerRecord } from './channel/interceptors';
 import { functionalEntry } from './app/handler-registry';
 import { controllerEntries } from './app/decorators';
 import type { HandleOptions, MessageHandler } from './app/types';
 import { UserRegistry } from './user/user-registry';
 import { resolveOptions, type BrokerOptions, type Principal, type ResolvedOptions } from './options';
-import { StompSession, type CloseReason, type SessionHost } from './session/stomp-session';
+import { StompSession, type CloseReason, type SessionHost, type SlowConsumerInfo } from './session/stomp-session';
+import { StompError } from './errors';
 import { CloseCode } from './session/connection';
 import { MessagingTemplate, type Payload, type SendOptions } from './template';
 import {
@@ -69,6 +71,8 @@ export interface StompBrokerEvents {
   unsubscribe: [session: StompSession, subscription: SubscriptionInfo];
   /** A session ended; fired exactly once per session, after its subscriptions were released. */
   disconnect: [session: StompSession, reason: CloseReason];
+  /** A client did not read fast enough: some of its topic messages were dropped, or it was closed. */
+  'slow-consumer': [session: StompSession, info: SlowConsumerInfo];
 }
 
 export interface CloseOptions {
@@ -212,17 +216,23 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
     });
     this.sessions.set(session.sessionId, session);
     this.sockets.add(ws);
+    // The close code ws answered a protocol error with: its 'close' event only reports 1006 then.
+    let errorCode: number | undefined;
     ws.on('message', (data: Buffer) => session.receive(data));
     ws.on('close', (code: number) => {
       this.sockets.delete(ws);
-      session.transportClosed(code);
+      session.transportClosed(errorCode ?? code);
     });
     ws.on('error', (err: Error) => {
       // ws closes the connection itself (e.g. 1007 for invalid UTF-8, 1009 for oversize); we only log.
+      errorCode ??= webSocketErrorCode(err);
       this.options.logger.debug({ err, sessionId: session.sessionId }, 'websocket error');
     });
+    const maxSessions = this.options.limits.maxSessions;
     if (this.closed) session.close('server shutting down', { kind: 'server-close', message: 'server shutting down' });
-    else if (req !== undefined) this.handshake.after(req, session);
+    else if (maxSessions > 0 && this.sessions.size > maxSessions) {
+      session.fail(new StompError('STOMP_ERR_LIMIT', `limit maxSessions (${maxSessions}) exceeded: the server has too many sessions`, { headers: [['limit', 'maxSessions']] }), undefined);
+    } else if (req !== undefined) this.handshake.after(req, session);
     return session;
   }
 
@@ -231,6 +241,10 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
   sessionConnected(session: StompSession): void {
     if (session.user !== undefined) this.users.add(session.user.name, session.sessionId);
     this.notify('connected', session);
+  }
+
+  slowConsumer(session: StompSession, info: SlowConsumerInfo): void {
+    this.notify('slow-consumer', session, info);
   }
 
   sessionClosed(session: StompSession, reason: CloseReason): void {
@@ -359,13 +373,28 @@ function destroyOnError(this: Duplex): void {
   this.destroy();
 }
 
+/** ws error codes whose close code is not 1002 (protocol error); from ws/lib/receiver.js. */
+const WS_ERROR_CLOSE_CODES: Record<string, number> = {
+  WS_ERR_INVALID_UTF8: 1007,
+  WS_ERR_TOO_MANY_BUFFERED_PARTS: 1008,
+  WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: 1009,
+  WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH: 1009,
+};
+
+/** The close code ws sends for one of its protocol errors (RFC 6455 §7.4.1), from the error's `code`. */
+function webSocketErrorCode(err: Error): number | undefined {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'string' || !code.startsWith('WS_ERR_')) return undefined;
+  return WS_ERROR_CLOSE_CODES[code] ?? 1002;
+}
+
 export function createBroker(options?: BrokerOptions & WebSocketOptions): StompBroker {
   return new StompBroker(options);
 }
 
 function toReceived(message: BrokerMessage): ReceivedMessage {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of message.headers) if (!(name in headers)) headers[name] = value;
+  // Null prototype (headerRecord): a header named 'constructor' or '__proto__' is a header like any other.
+  const headers = headerRecord(message.headers);
   return {
     destination: message.destination,
     headers,

@@ -232,6 +232,11 @@ export class InboundChannel implements AppHost {
     return this.inbound.run<boolean>(message, session, () => this.broker.nack(session.sessionId, ackId), true);
   }
 
+  /** A congested session can take messages again: held queue messages may move to it. */
+  resume(session: SessionContext): void | Promise<void> {
+    return this.broker.resume?.(session.sessionId);
+  }
+
   /** The session is gone (called exactly once per session, whatever ended it). Cannot be vetoed. */
   disconnect(session: SessionContext): void | Promise<void> {
     const effect = (): void | Promise<void> => {

@@ -57,16 +57,18 @@ export function encodeFrame(frame: Frame, version: StompVersion): Buffer {
 }
 
 /** Per message object: the shared part, indexed by version (1.2, 1.1, 1.0). */
-const sharedParts = new WeakMap<OutgoingMessage, Array<Buffer | undefined>>();
+const sharedParts = new WeakMap<OutgoingMessage, Array<Buffer | [Buffer, Buffer] | undefined>>();
 
 /**
- * Fan-out encoding of a MESSAGE frame. Returns [head, shared]:
+ * Fan-out encoding of a MESSAGE frame. Returns [head, shared] (see below for large bodies):
  *   head   = "MESSAGE\nsubscription:<sub>\n" + ("ack:<ackId>\n" if ackId) + ("redelivered:true\n" if redelivered)
  *   shared = "message-id:<id>\ndestination:<dest>\n" + ("content-type:<ct>\n" if set)
  *            + "content-length:<n>\n" + user headers + "\n" + body + "\0"
  * `shared` is computed once per (message object, version) and cached in a WeakMap (the message is
- * never touched), so a publish to 1,000 subscribers encodes headers and copies the body once per
- * version. Every value is escaped per version, subscription and ack ids included.
+ * never touched), so a publish to 1,000 subscribers encodes headers once per version. A body over
+ * 4 KiB is not copied at all: the result is then [head, shared headers, body, NUL], the body by
+ * reference. Concatenated, the parts are always one valid MESSAGE frame. Every value is escaped per
+ * version, subscription and ack ids included.
  */
 export function encodeMessage(
   msg: OutgoingMessage,
@@ -74,15 +76,24 @@ export function encodeMessage(
   subscriptionId: string,
   ackId: string | undefined,
   redelivered: boolean,
-): [Buffer, Buffer] {
+): Buffer[] {
   const escaping = headerEscaping('MESSAGE', version);
   let head = 'MESSAGE\nsubscription:' + escapeHeader(subscriptionId, escaping) + '\n';
   if (ackId !== undefined) head += 'ack:' + escapeHeader(ackId, escaping) + '\n';
   if (redelivered) head += 'redelivered:true\n';
-  return [Buffer.from(head, 'utf8'), sharedPart(msg, version, escaping)];
+  const shared = sharedPart(msg, version, escaping);
+  const headBuffer = Buffer.from(head, 'utf8');
+  return Array.isArray(shared) ? [headBuffer, shared[0], shared[1], NUL] : [headBuffer, shared];
 }
 
-function sharedPart(msg: OutgoingMessage, version: StompVersion, escaping: HeaderEscaping): Buffer {
+/**
+ * Bodies larger than this are not copied into the shared part: it becomes [headers, body, NUL] with
+ * the body by reference, so a large message costs no copy at all, however many receive it.
+ */
+const BODY_COPY_LIMIT = 4 * 1024;
+const NUL = Buffer.from([0]);
+
+function sharedPart(msg: OutgoingMessage, version: StompVersion, escaping: HeaderEscaping): Buffer | [Buffer, Buffer] {
   const slot = version === '1.2' ? 0 : version === '1.1' ? 1 : 2;
   let parts = sharedParts.get(msg);
   if (parts === undefined) {
@@ -94,7 +105,7 @@ function sharedPart(msg: OutgoingMessage, version: StompVersion, escaping: Heade
   let head = 'message-id:' + escapeHeader(msg.id, escaping) + '\ndestination:' + escapeHeader(msg.destination, escaping) + '\n';
   if (msg.contentType !== undefined) head += 'content-type:' + escapeHeader(msg.contentType, escaping) + '\n';
   head += 'content-length:' + msg.body.length + '\n' + headerLines(msg.headers, escaping, SERVER_OWNED) + '\n';
-  const shared = assemble(head, msg.body);
+  const shared: Buffer | [Buffer, Buffer] = msg.body.length > BODY_COPY_LIMIT ? [Buffer.from(head, 'utf8'), msg.body] : assemble(head, msg.body);
   parts[slot] = shared;
   return shared;
 }

@@ -10,6 +10,10 @@ export interface Connection {
   uncork(): void;
   /** Flush what was sent, then close the transport. Idempotent. */
   close(code: number, reason: string): void;
+  /** Destroy the transport now, without a close handshake (for a peer that does not read). */
+  terminate(): void;
+  /** Calls `listener` whenever the transport's write buffer has flushed after filling up. */
+  onDrain(listener: () => void): void;
   /** Bytes handed to the transport and not yet written to the network. */
   readonly bufferedBytes: number;
   /** Stop reading from the peer while a frame is handled asynchronously, and start again. */

@@ -19,7 +19,10 @@
  *   SUBSCRIBE registers nothing; the session stays open and reads on.
  * - The host learns about the end of the session exactly once, after broker state was released.
  * - Outbound frames written within one tick are corked and leave in one socket write; the
- *   uncork is a microtask, so coalescing never adds a timer delay.
+ *   uncork is a microtask, so coalescing never adds a timer delay (session/outbox.ts, which also
+ *   applies the slow-consumer policy and marks the session congested for the broker).
+ * - Per-session limits (subscriptions, transactions, frames per transaction, frames per second)
+ *   are checked before the frame takes effect; exceeding one is an ERROR naming the limit.
  */
 import { Decoder } from '../codec/decoder';
 import { encodeFrame, encodeMessage, HEARTBEAT } from '../codec/encoder';
@@ -34,6 +37,8 @@ import type { Principal, ResolvedOptions } from '../options';
 import { CloseCode, type Connection } from './connection';
 import { negotiateHeartbeat, negotiateVersion, parseHeartbeat } from './negotiate';
 import { isBinaryMessage } from './binary';
+import { Outbox } from './outbox';
+import { hasPrefix } from '../options';
 
 export type SessionState = 'awaiting-connect' | 'connecting' | 'connected' | 'closing' | 'closed';
 
@@ -41,6 +46,7 @@ export type CloseReason =
   | { kind: 'client-disconnect' }
   | { kind: 'protocol-error'; error: StompError }
   | { kind: 'heartbeat-timeout' }
+  | { kind: 'slow-consumer'; error: StompError }
   | { kind: 'connect-timeout' }
   | { kind: 'server-close'; message: string }
   | { kind: 'transport-closed'; code?: number };
@@ -52,7 +58,13 @@ export interface SessionHost {
   nextMessageId(): string;
   sessionConnected(session: StompSession): void;
   sessionClosed(session: StompSession, reason: CloseReason): void;
+  /** A slow consumer lost frames or was closed (metrics, events). */
+  slowConsumer?(session: StompSession, info: SlowConsumerInfo): void;
 }
+
+export type SlowConsumerInfo =
+  | { action: 'dropped'; frames: number; bytes: number }
+  | { action: 'closed'; limit: 'maxOutboundBytes' | 'sendTimeLimit' };
 
 export interface SessionInit {
   id: string;
@@ -101,10 +113,12 @@ export class StompSession implements SessionContext {
   /** STOMP 1.0/1.1 clients ACK by message-id: subscription id → (message-id → ack id), in delivery order. */
   private legacyAcks: Map<string, Map<string, string>> | undefined;
   private readonly decoder: Decoder;
-  private corked = false;
+  private readonly outbox: Outbox;
+  /** Frames received in the current one-second window (maxFramesPerSecond). */
+  private frameCount = 0;
+  private frameWindowStart = 0;
   private closeReason: CloseReason | undefined;
   private lastReadAt = Date.now();
-  private lastWriteAt = Date.now();
   private connectTimer: NodeJS.Timeout | undefined;
   private sendTimer: NodeJS.Timeout | undefined;
   private receiveTimer: NodeJS.Timeout | undefined;
@@ -124,6 +138,17 @@ export class StompSession implements SessionContext {
       { frame: (frame) => this.onFrame(frame) },
       { maxFrameBytes: limits.maxFrameBytes, maxHeaders: limits.maxHeaders, maxHeaderBytes: limits.maxHeaderBytes },
     );
+    this.outbox = new Outbox(
+      connection,
+      {
+        highWaterMark: limits.outboundHighWaterMark,
+        maxBytes: limits.maxOutboundBytes,
+        sendTimeLimit: limits.sendTimeLimit,
+        policy: host.options.slowConsumerPolicy,
+      },
+      this,
+    );
+    connection.onDrain(() => this.outbox.drained());
     if (limits.connectTimeout > 0) {
       this.connectTimer = setTimeout(onConnectTimeout, limits.connectTimeout, this);
       this.connectTimer.unref();
@@ -183,7 +208,7 @@ export class StompSession implements SessionContext {
     if (this.state !== 'connected') return;
     const message = delivery.message;
     const parts = encodeMessage(message, this.version, delivery.subscriptionId, delivery.ackId, delivery.redelivered);
-    this.write(parts, isBinaryMessage(message));
+    this.write(parts, isBinaryMessage(message), delivery);
     if (delivery.ackId !== undefined && this.version !== '1.2') {
       this.rememberLegacyAck(delivery.subscriptionId, message.id, delivery.ackId);
     }
@@ -192,6 +217,11 @@ export class StompSession implements SessionContext {
   // ---- inbound ---------------------------------------------------------------------------------
 
   private onFrame(frame: Frame): void {
+    const maxRate = this.host.options.limits.maxFramesPerSecond;
+    if (maxRate > 0 && this.overRate(maxRate)) {
+      this.fail(limitError('maxFramesPerSecond', maxRate, 'frames per second from one session'), header(frame, 'receipt'));
+      return;
+    }
     let result: void | Promise<void>;
     try {
       result = this.handleFrame(frame);
@@ -226,8 +256,19 @@ export class StompSession implements SessionContext {
     return false;
   }
 
+  /** Fixed one-second windows, timed by the arrival of the data (no timer, no extra clock read). */
+  private overRate(maxRate: number): boolean {
+    if (this.lastReadAt - this.frameWindowStart >= 1000) {
+      this.frameWindowStart = this.lastReadAt;
+      this.frameCount = 0;
+    }
+    return ++this.frameCount > maxRate;
+  }
+
   private resumeReading(): void {
     if (!this.isOpen) return;
+    // Silence is only counted while we listen: what the peer sent meanwhile waits in the socket.
+    this.lastReadAt = Date.now();
     this.connection.resume();
     try {
       this.decoder.resume();
@@ -401,6 +442,10 @@ export class StompSession implements SessionContext {
     if (this.subscriptions.has(id)) {
       throw new StompError('STOMP_ERR_DUPLICATE_SUBSCRIPTION', `subscription id '${truncate(id)}' is already in use on this session`);
     }
+    const maxSubscriptions = this.host.options.limits.maxSubscriptionsPerSession;
+    if (maxSubscriptions > 0 && this.subscriptions.size >= maxSubscriptions) {
+      throw limitError('maxSubscriptionsPerSession', maxSubscriptions, 'subscriptions on one session');
+    }
     const ack = (header(frame, 'ack') ?? 'auto') as AckMode;
     if (!ACK_MODES.includes(ack) || (ack === 'client-individual' && this.version === '1.0')) {
       throw new StompError(
@@ -432,12 +477,36 @@ export class StompSession implements SessionContext {
       throw err;
     }
     if (result !== undefined) {
-      result = result.catch((err: unknown) => {
-        this.subscriptions.delete(id);
-        throw err;
-      });
+      result = result.then(
+        () => {
+          // The client left while the subscription was being set up (an async interceptor or
+          // broker): transportClosed released what the session held before this one existed.
+          if (this.state === 'closed') this.releaseLate(subscription);
+        },
+        (err: unknown) => {
+          this.subscriptions.delete(id);
+          throw err;
+        },
+      );
     }
     return this.afterEffect(result, frame);
+  }
+
+  /**
+   * Undoes a subscription that took effect after the session was released: left in the broker, it
+   * would be a consumer that drops every message it is given (queue messages included) forever.
+   */
+  private releaseLate(subscription: SessionSubscription): void {
+    this.subscriptions.delete(subscription.id);
+    const failed = (err: unknown): void => {
+      this.host.options.logger.error({ err, sessionId: this.sessionId }, 'releasing a subscription made after the session ended failed');
+    };
+    try {
+      const removed = this.host.channel.unsubscribe(this, subscription);
+      if (removed instanceof Promise) removed.catch(failed);
+    } catch (err) {
+      failed(err);
+    }
   }
 
   private handleUnsubscribe(frame: Frame): void | Promise<void> {
@@ -537,6 +606,10 @@ export class StompSession implements SessionContext {
     if (this.transactions.has(tx)) {
       throw new StompError('STOMP_ERR_DUPLICATE_TRANSACTION', `transaction '${truncate(tx)}' has already begun`);
     }
+    const maxTransactions = this.host.options.limits.maxTransactionsPerSession;
+    if (maxTransactions > 0 && this.transactions.size >= maxTransactions) {
+      throw limitError('maxTransactionsPerSession', maxTransactions, 'open transactions on one session');
+    }
     this.transactions.set(tx, []);
     this.receipt(frame);
   }
@@ -565,6 +638,10 @@ export class StompSession implements SessionContext {
     const frames = this.transactions.get(tx);
     if (frames === undefined) {
       throw new StompError('STOMP_ERR_UNKNOWN_TRANSACTION', `${frame.command} names transaction '${truncate(tx)}', which is not open on this session`);
+    }
+    const maxFrames = this.host.options.limits.maxFramesPerTransaction;
+    if (maxFrames > 0 && frames.length >= maxFrames) {
+      throw limitError('maxFramesPerTransaction', maxFrames, 'frames in one transaction');
     }
     frames.push(frame);
     this.receipt(frame);
@@ -607,20 +684,60 @@ export class StompSession implements SessionContext {
     this.write([encodeFrame({ command, headers, body }, this.version)], false);
   }
 
-  private write(parts: readonly Buffer[], binary: boolean): void {
-    if (!this.corked) {
-      this.corked = true;
-      this.connection.cork();
-      queueMicrotask(() => this.flush());
-    }
-    this.connection.sendFrame(parts, binary);
+  private write(parts: readonly Buffer[], binary: boolean, delivery?: Delivery): void {
+    this.outbox.write(parts, binary, delivery);
   }
 
   private flush(): void {
-    if (!this.corked) return;
-    this.corked = false;
-    this.lastWriteAt = Date.now();
-    this.connection.uncork();
+    this.outbox.flush();
+  }
+
+  // ---- slow consumers (OutboxOwner) ----------------------------------------------------------
+
+  /** Read by the broker: while true, queue messages wait in the broker instead of piling up here. */
+  get congested(): boolean {
+    return this.outbox.congested;
+  }
+
+  /** The socket flushed its buffer (called by the transport). */
+  drained(): void {
+    this.outbox.drained();
+  }
+
+  /** @internal OutboxOwner */
+  droppable(delivery: Delivery): boolean {
+    if (delivery.ackId !== undefined) return false;
+    const destination = delivery.message.destination;
+    for (const prefix of this.host.options.queuePrefixes) if (hasPrefix(destination, prefix)) return false;
+    return true;
+  }
+
+  /** @internal OutboxOwner */
+  congestionChanged(congested: boolean): void {
+    if (!congested && this.state === 'connected') {
+      const resumed = this.host.channel.resume(this);
+      if (resumed instanceof Promise) resumed.catch((err) => this.host.options.logger.error({ err, sessionId: this.sessionId }, 'broker resume failed'));
+    }
+  }
+
+  /** @internal OutboxOwner */
+  dropped(frames: number, bytes: number): void {
+    this.host.slowConsumer?.(this, { action: 'dropped', frames, bytes });
+  }
+
+  /** @internal OutboxOwner */
+  overflow(limit: 'maxOutboundBytes' | 'sendTimeLimit', detail: string): void {
+    if (!this.isOpen) return;
+    this.host.slowConsumer?.(this, { action: 'closed', limit });
+    const error = new StompError('STOMP_ERR_SLOW_CONSUMER', `slow consumer: limit ${limit} exceeded (${detail})`);
+    this.host.options.logger.warn({ sessionId: this.sessionId, limit }, error.message);
+    // The client is not reading, so a close handshake would never finish: end the socket now.
+    this.closeReason = { kind: 'slow-consumer', error };
+    this.state = 'closing';
+    this.decoder.pause();
+    this.clearTimers();
+    this.outbox.discard();
+    this.connection.terminate();
   }
 
   /** Turns any failure into one ERROR frame and a close. */
@@ -670,13 +787,14 @@ export class StompSession implements SessionContext {
 
   /** @internal timer callback */
   sendHeartbeatIfIdle(tick: number): void {
-    if (this.state !== 'connected' || this.corked) return;
-    if (Date.now() - this.lastWriteAt >= tick) this.write([HEARTBEAT], false);
+    if (this.state !== 'connected' || this.outbox.isCorked) return;
+    if (Date.now() - this.outbox.lastWriteAt >= tick) this.write([HEARTBEAT], false);
   }
 
   /** @internal timer callback */
   checkPeerAlive(limit: number): void {
-    if (this.state !== 'connected') return;
+    // While an asynchronous frame holds reading paused, the peer's heart-beats wait unread.
+    if (this.state !== 'connected' || this.decoder.paused) return;
     const silent = Date.now() - this.lastReadAt;
     if (silent > limit) {
       const error = new StompError('STOMP_ERR_HEARTBEAT_TIMEOUT', `heart-beat timeout: nothing received for ${silent} ms (limit ${limit} ms)`);
@@ -713,6 +831,11 @@ function onConnectTimeout(session: StompSession): void {
 
 function isPromise(value: unknown): value is Promise<unknown> {
   return value instanceof Promise;
+}
+
+/** The ERROR for an exceeded limit names the limit and its value. */
+function limitError(name: string, value: number, what: string): StompError {
+  return new StompError('STOMP_ERR_LIMIT', `limit ${name} (${value}) exceeded: too many ${what}`, { headers: [['limit', name]] });
 }
 
 /** Keeps client-supplied text in error messages short. */

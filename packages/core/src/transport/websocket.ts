@@ -218,6 +218,17 @@ export class WebSocketConnection implements Connection {
   resume(): void {
     this.ws.resume();
   }
+
+  terminate(): void {
+    this.closing = true;
+    this.pending = undefined;
+    this.corks = 0;
+    this.ws.terminate();
+  }
+
+  onDrain(listener: () => void): void {
+    this.socket.on('drain', listener);
+  }
 }
 
 export function requestPath(req: IncomingMessage): string {

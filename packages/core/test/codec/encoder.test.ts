@@ -1,6 +1,6 @@
 import { Decoder } from '../../src/codec/decoder';
 import { encodeFrame, encodeMessage, HEARTBEAT, type OutgoingMessage } from '../../src/codec/encoder';
-import { frame, type Frame, type HeaderList } from '../../src/codec/frame';
+import { frame, header, type Frame, type HeaderList } from '../../src/codec/frame';
 import type { StompVersion } from '../../src/codec/versions';
 
 function decode(bytes: Buffer, version: StompVersion): Frame[] {
@@ -208,5 +208,22 @@ describe('encodeMessage', () => {
       ['subscription', 's\\1'],
       ['message-id', 'a:b\\c'],
     ]);
+  });
+});
+
+describe('encodeMessage with a large body', () => {
+  it('returns the body by reference, never copied, and the parts still form one valid MESSAGE frame', () => {
+    const body = Buffer.alloc(64 * 1024, 'z');
+    const msg = { id: 'm-1', destination: '/topic/big', headers: [['x', 'y']] as Array<[string, string]>, body, contentType: 'text/plain' };
+    const parts = encodeMessage(msg, '1.2', 'sub-1', undefined, false);
+    expect(parts).toHaveLength(4);
+    expect(parts[2]).toBe(body);
+    const frames: Frame[] = [];
+    new Decoder({ frame: (f) => frames.push(f) }).push(Buffer.concat(parts));
+    expect(frames).toHaveLength(1);
+    expect(frames[0].body.equals(body)).toBe(true);
+    expect(header(frames[0], 'content-length')).toBe(String(body.length));
+    expect(header(frames[0], 'subscription')).toBe('sub-1');
+    expect(encodeMessage(msg, '1.2', 'sub-2', undefined, false)[1]).toBe(parts[1]);
   });
 });

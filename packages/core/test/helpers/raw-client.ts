@@ -138,7 +138,9 @@ export class RawClient {
       const remaining = deadline - Date.now();
       if (remaining <= 0) throw new Error(`timed out waiting for ${what}`);
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, remaining);
+        // Woken by this client's events; the 100 ms re-check also covers predicates that depend
+        // on other clients or on server state.
+        const timer = setTimeout(resolve, Math.min(remaining, 100));
         this.waiters.push(() => {
           clearTimeout(timer);
           resolve();
