@@ -4,7 +4,7 @@
  * (application/octet-stream unless told otherwise), a string as text/plain, anything else as JSON.
  */
 import type { BrokerMessage } from './broker/types';
-import type { HeaderList } from './codec/frame';
+import { SERVER_OWNED_HEADERS, type HeaderList } from './codec/frame';
 import { encodeUserName } from './user/user-destinations';
 
 export type Payload = Buffer | Uint8Array | string | number | boolean | null | object;
@@ -27,13 +27,12 @@ export function toBody(payload: Payload, contentType?: string): { body: Buffer; 
   return { body: Buffer.from(json === undefined ? 'null' : json, 'utf8'), contentType: contentType ?? 'application/json' };
 }
 
-const OWNED = new Set(['destination', 'message-id', 'subscription', 'ack', 'content-length', 'content-type', 'receipt', 'transaction', 'redelivered']);
 
 export function toHeaderList(headers: SendOptions['headers']): HeaderList {
   const list: HeaderList = [];
   if (headers === undefined) return list;
   for (const name of Object.keys(headers)) {
-    if (!OWNED.has(name)) list.push([name, String(headers[name])]);
+    if (!SERVER_OWNED_HEADERS.has(name)) list.push([name, String(headers[name])]);
   }
   return list;
 }

@@ -11,7 +11,7 @@
  *   (the message's own headers and body) serialized once per message and version, then reused for
  *   every subscriber ("encode once, fan out").
  */
-import type { Frame, HeaderList } from './frame';
+import { SERVER_OWNED_HEADERS, type Frame, type HeaderList } from './frame';
 import { escapeHeader, headerEscaping, type HeaderEscaping } from './escape';
 import type { StompVersion } from './versions';
 
@@ -27,16 +27,6 @@ export interface OutgoingMessage {
   readonly contentType?: string;
 }
 
-/** Headers the server owns on a MESSAGE; user headers by these names are not forwarded. */
-const SERVER_OWNED: ReadonlySet<string> = new Set([
-  'destination',
-  'message-id',
-  'subscription',
-  'ack',
-  'content-length',
-  'content-type',
-  'redelivered',
-]);
 
 /**
  * Serialize any frame for a session speaking `version`. Escapes header names/values per version
@@ -104,7 +94,7 @@ function sharedPart(msg: OutgoingMessage, version: StompVersion, escaping: Heade
   if (cached !== undefined) return cached;
   let head = 'message-id:' + escapeHeader(msg.id, escaping) + '\ndestination:' + escapeHeader(msg.destination, escaping) + '\n';
   if (msg.contentType !== undefined) head += 'content-type:' + escapeHeader(msg.contentType, escaping) + '\n';
-  head += 'content-length:' + msg.body.length + '\n' + headerLines(msg.headers, escaping, SERVER_OWNED) + '\n';
+  head += 'content-length:' + msg.body.length + '\n' + headerLines(msg.headers, escaping, SERVER_OWNED_HEADERS) + '\n';
   const shared: Buffer | [Buffer, Buffer] = msg.body.length > BODY_COPY_LIMIT ? [Buffer.from(head, 'utf8'), msg.body] : assemble(head, msg.body);
   parts[slot] = shared;
   return shared;

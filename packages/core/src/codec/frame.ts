@@ -28,3 +28,20 @@ export function header(frame: { headers: HeaderList }, name: string): string | u
 export function frame(command: string, headers: HeaderList = [], body: Buffer = EMPTY_BODY): Frame {
   return { command, headers, body };
 }
+
+/**
+ * Headers the server owns on a MESSAGE frame. A SEND's (or an application publish's) headers by
+ * these names are never forwarded: the server writes its own, and `receipt`/`transaction` belong to
+ * the sender's frame, not the message.
+ */
+export const SERVER_OWNED_HEADERS: ReadonlySet<string> = new Set([
+  'destination',
+  'message-id',
+  'subscription',
+  'ack',
+  'content-length',
+  'content-type',
+  'receipt',
+  'transaction',
+  'redelivered',
+]);

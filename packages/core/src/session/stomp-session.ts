@@ -27,7 +27,7 @@
 import { Decoder } from '../codec/decoder';
 import { encodeFrame, encodeMessage, HEARTBEAT } from '../codec/encoder';
 import { CLIENT_COMMANDS, isClientCommand, type ClientCommand } from '../codec/commands';
-import { header, type Frame, type HeaderList, EMPTY_BODY } from '../codec/frame';
+import { header, type Frame, type HeaderList, EMPTY_BODY, SERVER_OWNED_HEADERS } from '../codec/frame';
 import { SUPPORTED_VERSIONS, type StompVersion } from '../codec/versions';
 import { ACK_MODES, type AckMode, type BrokerMessage, type Delivery } from '../broker/types';
 import { compileSelector } from '../broker/selector';
@@ -39,6 +39,7 @@ import { negotiateHeartbeat, negotiateVersion, parseHeartbeat } from './negotiat
 import { isBinaryMessage } from './binary';
 import { Outbox } from './outbox';
 import { hasPrefix } from '../options';
+import type { Metrics } from '../metrics/metrics';
 
 export type SessionState = 'awaiting-connect' | 'connecting' | 'connected' | 'closing' | 'closed';
 
@@ -60,6 +61,8 @@ export interface SessionHost {
   sessionClosed(session: StompSession, reason: CloseReason): void;
   /** A slow consumer lost frames or was closed (metrics, events). */
   slowConsumer?(session: StompSession, info: SlowConsumerInfo): void;
+  /** Counters the session updates (messages in/out, errors); absent = not counted. */
+  readonly metrics?: Metrics;
 }
 
 export type SlowConsumerInfo =
@@ -74,6 +77,8 @@ export interface SessionInit {
   /** The WebSocket sub-protocol agreed at the handshake, if any. */
   subprotocol?: string;
   remoteAddress?: string;
+  /** The handshake's Origin header (browsers send it), for the inspector and logs. */
+  origin?: string;
 }
 
 export interface SessionSubscription {
@@ -82,18 +87,6 @@ export interface SessionSubscription {
   readonly ack: AckMode;
 }
 
-/** Headers the server owns on a MESSAGE frame; a SEND's copies of them are not forwarded. */
-const SERVER_OWNED_HEADERS = new Set([
-  'destination',
-  'message-id',
-  'subscription',
-  'ack',
-  'content-length',
-  'content-type',
-  'receipt',
-  'transaction',
-  'redelivered',
-]);
 
 const SUPPORTED_VERSION_LIST = SUPPORTED_VERSIONS.slice().reverse().join(',');
 
@@ -102,6 +95,8 @@ export class StompSession implements SessionContext {
   readonly attributes: Map<string, unknown>;
   readonly remoteAddress: string | undefined;
   readonly subprotocol: string | undefined;
+  /** The Origin header of the WebSocket handshake, when the client sent one (browsers do). */
+  readonly origin: string | undefined;
   readonly connectedAt = Date.now();
   state: SessionState = 'awaiting-connect';
   /** Negotiated version; until CONNECT, errors are written as 1.2. */
@@ -122,6 +117,11 @@ export class StompSession implements SessionContext {
   private connectTimer: NodeJS.Timeout | undefined;
   private sendTimer: NodeJS.Timeout | undefined;
   private receiveTimer: NodeJS.Timeout | undefined;
+  private readonly metrics: Metrics | undefined;
+  /** The settling of the frame being handled asynchronously, if any (graceful shutdown waits for it). */
+  private inFlight: Promise<void> | undefined;
+  /** Set by quiesce(): no further frame is read; the session waits for close(). */
+  private quiescing = false;
 
   constructor(
     private readonly host: SessionHost,
@@ -133,6 +133,8 @@ export class StompSession implements SessionContext {
     this.attributes = init.attributes ?? new Map();
     this.remoteAddress = init.remoteAddress;
     this.subprotocol = init.subprotocol;
+    this.origin = init.origin;
+    this.metrics = host.metrics;
     const { limits } = host.options;
     this.decoder = new Decoder(
       { frame: (frame) => this.onFrame(frame) },
@@ -202,12 +204,32 @@ export class StompSession implements SessionContext {
     this.shutdown(CloseCode.GOING_AWAY, message);
   }
 
+  /**
+   * First step of a graceful shutdown: read no further frames (what the client sends meanwhile
+   * waits unread in the socket), but let the frame being handled asynchronously, if any, take
+   * effect and get its RECEIPT. Returns a promise when such a frame exists, settled once it did.
+   * The session stays open and keeps receiving deliveries until close().
+   */
+  quiesce(): Promise<void> | undefined {
+    if (!this.isOpen) return undefined;
+    this.quiescing = true;
+    this.decoder.pause();
+    this.connection.pause();
+    return this.inFlight?.then(noop, noop);
+  }
+
+  /** Bytes written to the socket and not yet flushed, plus the backlog waiting for it. */
+  get outboundBytes(): number {
+    return this.connection.bufferedBytes + this.outbox.waitingBytes;
+  }
+
   // ---- delivery (called by the broker) -------------------------------------------------------
 
   deliver(delivery: Delivery): void {
     if (this.state !== 'connected') return;
     const message = delivery.message;
     const parts = encodeMessage(message, this.version, delivery.subscriptionId, delivery.ackId, delivery.redelivered);
+    this.metrics?.sent(message, parts);
     this.write(parts, isBinaryMessage(message), delivery);
     if (delivery.ackId !== undefined && this.version !== '1.2') {
       this.rememberLegacyAck(delivery.subscriptionId, message.id, delivery.ackId);
@@ -233,9 +255,13 @@ export class StompSession implements SessionContext {
       // Keep frame order: nothing else is parsed until this frame took effect.
       this.decoder.pause();
       this.connection.pause();
-      result.then(
-        () => this.resumeReading(),
+      this.inFlight = result.then(
+        () => {
+          this.inFlight = undefined;
+          this.resumeReading();
+        },
         (err) => {
+          this.inFlight = undefined;
           if (this.refuse(err, frame)) this.resumeReading();
         },
       );
@@ -249,6 +275,7 @@ export class StompSession implements SessionContext {
    */
   private refuse(err: unknown, frame: Frame): boolean {
     if (isStompError(err) && !err.fatal && this.state === 'connected') {
+      this.metrics?.error(err);
       this.host.channel.reportError(this, err, frame);
       return true;
     }
@@ -266,7 +293,7 @@ export class StompSession implements SessionContext {
   }
 
   private resumeReading(): void {
-    if (!this.isOpen) return;
+    if (!this.isOpen || this.quiescing) return;
     // Silence is only counted while we listen: what the peer sent meanwhile waits in the socket.
     this.lastReadAt = Date.now();
     this.connection.resume();
@@ -424,9 +451,11 @@ export class StompSession implements SessionContext {
       if (!SERVER_OWNED_HEADERS.has(source[i][0])) headers.push(source[i]);
     }
     const contentType = header(frame, 'content-type');
+    const destination = header(frame, 'destination')!;
+    this.metrics?.received(destination, frame.body.length);
     const message: { -readonly [K in keyof BrokerMessage]: BrokerMessage[K] } = {
       id: this.host.nextMessageId(),
-      destination: header(frame, 'destination')!,
+      destination,
       headers,
       body: frame.body,
       senderSessionId: this.sessionId,
@@ -730,6 +759,7 @@ export class StompSession implements SessionContext {
     if (!this.isOpen) return;
     this.host.slowConsumer?.(this, { action: 'closed', limit });
     const error = new StompError('STOMP_ERR_SLOW_CONSUMER', `slow consumer: limit ${limit} exceeded (${detail})`);
+    this.metrics?.error(error, limit);
     this.host.options.logger.warn({ sessionId: this.sessionId, limit }, error.message);
     // The client is not reading, so a close handshake would never finish: end the socket now.
     this.closeReason = { kind: 'slow-consumer', error };
@@ -751,6 +781,7 @@ export class StompSession implements SessionContext {
       this.host.options.logger.error({ err, sessionId: this.sessionId }, 'unexpected error while handling a frame');
       error = new StompError('STOMP_ERR_INTERNAL', 'internal server error', { cause: err });
     }
+    this.metrics?.error(error);
     this.closeReason = reason ?? { kind: 'protocol-error', error };
     const headers: HeaderList = [['message', error.message]];
     if (receiptId !== undefined) headers.push(['receipt-id', receiptId]);
@@ -806,7 +837,7 @@ export class StompSession implements SessionContext {
   connectTimedOut(): void {
     if (this.state !== 'awaiting-connect') return;
     const limit = this.host.options.limits.connectTimeout;
-    const error = new StompError('STOMP_ERR_LIMIT', `no CONNECT frame received within connectTimeout (${limit} ms)`);
+    const error = new StompError('STOMP_ERR_LIMIT', `no CONNECT frame received within connectTimeout (${limit} ms)`, { headers: [['limit', 'connectTimeout']] });
     this.fail(error, undefined, { kind: 'connect-timeout' });
   }
 
@@ -828,6 +859,8 @@ function onReceiveTick(session: StompSession, limit: number): void {
 function onConnectTimeout(session: StompSession): void {
   session.connectTimedOut();
 }
+
+function noop(): void {}
 
 function isPromise(value: unknown): value is Promise<unknown> {
   return value instanceof Promise;
