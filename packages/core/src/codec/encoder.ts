@@ -106,6 +106,9 @@ function headerLines(headers: HeaderList, escaping: HeaderEscaping, skip: Readon
   for (let i = 0; i < headers.length; i++) {
     const name = headers[i][0];
     if (name === 'content-length' || (skip !== null && skip.has(name))) continue;
+    // Without escaping (STOMP 1.0, CONNECT/CONNECTED) a ':' in a name cannot be written: the peer
+    // would split the line there. Such a header (only creatable by a 1.1+ sender's `\c`) is left out.
+    if (escaping === 'none' && name.includes(':')) continue;
     lines += escapeHeader(name, escaping) + ':' + escapeHeader(headers[i][1], escaping) + '\n';
   }
   return lines;

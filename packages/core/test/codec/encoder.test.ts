@@ -227,3 +227,20 @@ describe('encodeMessage with a large body', () => {
     expect(encodeMessage(msg, '1.2', 'sub-2', undefined, false)[1]).toBe(parts[1]);
   });
 });
+
+describe('header names a STOMP 1.0 peer cannot parse', () => {
+  it('leaves out a header whose name contains a colon when writing for 1.0, keeps it (escaped) for 1.2', () => {
+    const msg = { id: 'm', destination: '/topic/a', headers: [['a:b', 'v'], ['ok', 'w']] as Array<[string, string]>, body: Buffer.from('x') };
+    const decode = (version: StompVersion): Frame => {
+      const frames: Frame[] = [];
+      const d = new Decoder({ frame: (f) => frames.push(f) });
+      d.version = version;
+      d.push(Buffer.concat(encodeMessage(msg, version, 's', undefined, false)));
+      return frames[0];
+    };
+    const old = decode('1.0');
+    expect(old.headers.some(([name]) => name.startsWith('a'))).toBe(false);
+    expect(header(old, 'ok')).toBe('w');
+    expect(header(decode('1.2'), 'a:b')).toBe('v');
+  });
+});
