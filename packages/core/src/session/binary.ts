@@ -6,16 +6,16 @@
 import { isUtf8 } from 'node:buffer';
 import type { BrokerMessage } from '../broker/types';
 
-const cache = new WeakMap<BrokerMessage, boolean>();
+/** The last message asked about: a publish is fanned out to all its recipients in a row. */
+let lastMessage: BrokerMessage | undefined;
+let lastBinary = false;
 
 export function isBinaryMessage(message: BrokerMessage): boolean {
-  let binary = cache.get(message);
-  if (binary === undefined) {
-    const type = message.contentType;
-    binary =
-      (type !== undefined && type.toLowerCase().startsWith('application/octet-stream')) ||
-      (message.body.length > 0 && !isUtf8(message.body));
-    cache.set(message, binary);
-  }
-  return binary;
+  if (message === lastMessage) return lastBinary;
+  const type = message.contentType;
+  lastBinary =
+    (type !== undefined && type.toLowerCase().startsWith('application/octet-stream')) ||
+    (message.body.length > 0 && !isUtf8(message.body));
+  lastMessage = message;
+  return lastBinary;
 }

@@ -1,0 +1,335 @@
+'use strict';
+/**
+ * A deliberately lean STOMP-over-WebSocket client for the load generator.
+ *
+ * On a 2-core machine the load generator competes with the server for CPU, so every cycle spent
+ * here is a cycle the server under test does not get. This client therefore skips everything a
+ * real client library does that the benchmark does not need:
+ *
+ * - Raw `net.Socket`s with a hand-written RFC 6455 handshake (no `ws` client, no event wrappers).
+ * - Outgoing frames are masked with the all-zero key (legal: the key is XORed, RFC 6455 §5.3), so
+ *   frames are pre-built templates and batches of them go out in one socket write.
+ * - Incoming WebSocket frames are walked by a tiny resumable header parser and their payloads are
+ *   skipped, never copied or decoded. Of a MESSAGE frame only the first byte ('M'), optionally
+ *   its first bytes (to read an `ack` header), and its last 13 bytes (a 12-digit microsecond
+ *   timestamp the publisher put at the end of the body, then the NUL) are looked at. Every other
+ *   STOMP frame (CONNECTED, ERROR; RECEIPTs are ignored) is small and collected whole.
+ *
+ * Latency uses one clock: the load generator both publishes and receives, so the timestamp is
+ * `performance.now()` of this very process, in microseconds.
+ */
+const net = require('node:net');
+const crypto = require('node:crypto');
+const { performance } = require('node:perf_hooks');
+
+const TS_DIGITS = 12;
+const TAIL = TS_DIGITS + 1; // digits + NUL
+const HEAD_CAPTURE = 160;
+const M = 0x4d; // 'M'ESSAGE
+const C = 0x43; // 'C'ONNECTED
+const E = 0x45; // 'E'RROR
+
+function nowUs() {
+  return Math.floor(performance.now() * 1000);
+}
+
+/** A client-to-server WebSocket text frame with a zero mask key. */
+function wsFrame(payload) {
+  const len = payload.length;
+  let header;
+  if (len < 126) {
+    header = Buffer.alloc(6);
+    header[1] = 0x80 | len;
+  } else if (len < 65536) {
+    header = Buffer.alloc(8);
+    header[1] = 0x80 | 126;
+    header.writeUInt16BE(len, 2);
+  } else {
+    header = Buffer.alloc(14);
+    header[1] = 0x80 | 127;
+    header.writeUInt32BE(Math.floor(len / 0x100000000), 2);
+    header.writeUInt32BE(len >>> 0, 6);
+  }
+  header[0] = 0x81;
+  return Buffer.concat([header, payload]);
+}
+
+/** One STOMP frame wrapped in one WebSocket frame. */
+function stompFrame(command, headers, body = '') {
+  let text = command + '\n';
+  for (const name of Object.keys(headers)) text += name + ':' + headers[name] + '\n';
+  return wsFrame(Buffer.from(text + '\n' + body + '\0', 'utf8'));
+}
+
+/**
+ * A SEND template whose body ends with a 12-digit timestamp: `fill(buf, offset, tsUs)` copies the
+ * template into `buf` and stamps it; `length` is the wire size of one frame.
+ */
+class SendTemplate {
+  constructor(destination, bodyBytes) {
+    const pad = Math.max(0, bodyBytes - TS_DIGITS);
+    const body = 'x'.repeat(pad) + '0'.repeat(TS_DIGITS);
+    const bodyLength = Buffer.byteLength(body);
+    this.frame = stompFrame(
+      'SEND',
+      { destination, 'content-type': 'text/plain', 'content-length': String(bodyLength) },
+      body,
+    );
+    this.length = this.frame.length;
+    this.tsOffset = this.length - TAIL;
+  }
+
+  fill(buf, offset, tsUs) {
+    this.frame.copy(buf, offset);
+    let v = tsUs;
+    const end = offset + this.tsOffset;
+    for (let k = TS_DIGITS - 1; k >= 0; k--) {
+      buf[end + k] = 48 + (v % 10);
+      v = Math.floor(v / 10);
+    }
+  }
+
+  /** `count` stamped frames in one buffer. */
+  batch(count) {
+    const buf = Buffer.allocUnsafe(this.length * count);
+    const ts = nowUs();
+    for (let i = 0; i < count; i++) this.fill(buf, i * this.length, ts);
+    return buf;
+  }
+}
+
+/**
+ * One connection. `onMessage(conn, latencyUs, head)` is called per MESSAGE frame (`head` is the
+ * first bytes of the frame when `captureHead` is set, else undefined); `onChunkEnd(conn)` after
+ * each socket read was processed (to flush batched ACKs or top up a publish window).
+ */
+class Conn {
+  constructor(port, options = {}) {
+    this.port = port;
+    this.host = options.host || '127.0.0.1';
+    this.path = options.path || '/ws';
+    this.captureHead = options.captureHead === true;
+    this.onMessage = options.onMessage || null;
+    this.onChunkEnd = options.onChunkEnd || null;
+    this.received = 0;
+    this.errors = [];
+    this.socket = null;
+    this.closed = false;
+    this.upgraded = false;
+    this.httpBuf = null;
+    // WebSocket frame parser state.
+    this.hdr = Buffer.alloc(14);
+    this.hdrLen = 0;
+    this.hdrNeed = 2;
+    this.remaining = 0;
+    this.pos = 0;
+    this.kind = -1;
+    this.opcode = 0;
+    this.tail = Buffer.alloc(TAIL);
+    this.head = this.captureHead ? Buffer.alloc(HEAD_CAPTURE) : null;
+    this.headLen = 0;
+    this.ctrl = [];
+    this.waiters = []; // {kind, resolve, reject}
+  }
+
+  /** TCP connect, WebSocket upgrade, STOMP CONNECT; resolves on CONNECTED. */
+  open(connectHeaders = {}, timeoutMs = 20000) {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.destroy();
+        reject(new Error('connect timeout'));
+      }, timeoutMs);
+      const done = (err) => {
+        clearTimeout(timer);
+        if (err) reject(err);
+        else resolve(this);
+      };
+      const socket = net.connect({ port: this.port, host: this.host, noDelay: true });
+      this.socket = socket;
+      socket.on('error', (err) => {
+        this.errors.push(err.message);
+        done(err);
+      });
+      socket.on('close', () => {
+        this.closed = true;
+        const waiters = this.waiters;
+        this.waiters = [];
+        for (const w of waiters) w.reject(new Error('connection closed: ' + (this.errors.join('; ') || 'by peer')));
+      });
+      socket.on('connect', () => {
+        const key = crypto.randomBytes(16).toString('base64');
+        socket.write(
+          `GET ${this.path} HTTP/1.1\r\nHost: ${this.host}:${this.port}\r\nUpgrade: websocket\r\n` +
+            `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
+            `Sec-WebSocket-Protocol: v12.stomp, v11.stomp, v10.stomp\r\n\r\n`,
+        );
+      });
+      this.waiters.push({
+        kind: C,
+        resolve: () => done(),
+        reject: done,
+      });
+      this.connectFrame = stompFrame('CONNECT', {
+        'accept-version': '1.2,1.1,1.0',
+        host: '127.0.0.1',
+        'heart-beat': '0,0',
+        ...connectHeaders,
+      });
+      socket.on('data', (chunk) => this.onData(chunk));
+    });
+  }
+
+  write(buf) {
+    if (!this.closed) this.socket.write(buf);
+  }
+
+  subscribe(destination, id, ack = 'auto') {
+    this.write(stompFrame('SUBSCRIBE', { id, destination, ack }));
+  }
+
+  destroy() {
+    if (this.socket && !this.socket.destroyed) this.socket.destroy();
+    this.closed = true;
+  }
+
+  onData(chunk) {
+    if (!this.upgraded) {
+      chunk = this.httpBuf === null ? chunk : Buffer.concat([this.httpBuf, chunk]);
+      const end = chunk.indexOf('\r\n\r\n');
+      if (end === -1) {
+        this.httpBuf = chunk;
+        return;
+      }
+      const status = chunk.toString('latin1', 0, chunk.indexOf('\r\n'));
+      if (!/^HTTP\/1\.1 101/.test(status)) {
+        this.errors.push('upgrade refused: ' + status);
+        this.destroy();
+        return;
+      }
+      this.upgraded = true;
+      this.httpBuf = null;
+      this.socket.write(this.connectFrame);
+      chunk = chunk.subarray(end + 4);
+      if (chunk.length === 0) return;
+    }
+    this.parse(chunk);
+    if (this.onChunkEnd !== null) this.onChunkEnd(this);
+  }
+
+  parse(chunk) {
+    const now = nowUs();
+    const n = chunk.length;
+    let i = 0;
+    while (i < n) {
+      if (this.remaining === 0) {
+        const h = this.hdr;
+        h[this.hdrLen++] = chunk[i++];
+        if (this.hdrLen === 2) {
+          const l = h[1] & 0x7f;
+          this.hdrNeed = l < 126 ? 2 : l === 126 ? 4 : 10;
+        }
+        if (this.hdrLen >= 2 && this.hdrLen === this.hdrNeed) {
+          const l = h[1] & 0x7f;
+          const len = l < 126 ? l : l === 126 ? (h[2] << 8) | h[3] : h.readUInt32BE(2) * 0x100000000 + h.readUInt32BE(6);
+          this.opcode = h[0] & 0x0f;
+          this.hdrLen = 0;
+          this.hdrNeed = 2;
+          this.pos = 0;
+          this.headLen = 0;
+          this.kind = -1;
+          if (len === 0) this.frameEnd(now);
+          else this.remaining = len;
+        }
+        continue;
+      }
+      if (this.pos === 0) this.kind = this.opcode === 1 || this.opcode === 2 ? chunk[i] : -1;
+      const take = this.remaining < n - i ? this.remaining : n - i;
+      const end = i + take;
+      const left = this.remaining - take;
+      if (this.kind === M) {
+        if (this.head !== null && this.headLen < HEAD_CAPTURE) {
+          const upto = Math.min(end, i + HEAD_CAPTURE - this.headLen);
+          chunk.copy(this.head, this.headLen, i, upto);
+          this.headLen += upto - i;
+        }
+        if (left < TAIL) {
+          const from = Math.max(i, end - (TAIL - left));
+          chunk.copy(this.tail, TAIL - left - (end - from), from, end);
+        }
+      } else {
+        this.ctrl.push(Buffer.from(chunk.subarray(i, end)));
+      }
+      this.pos += take;
+      this.remaining = left;
+      i = end;
+      if (left === 0) this.frameEnd(now);
+    }
+  }
+
+  frameEnd(now) {
+    const kind = this.kind;
+    if (kind === M) {
+      this.received++;
+      let latency = -1;
+      const t = this.tail;
+      if (t[TS_DIGITS] === 0) {
+        let v = 0;
+        for (let k = 0; k < TS_DIGITS; k++) v = v * 10 + (t[k] - 48);
+        latency = now - v;
+      }
+      if (this.onMessage !== null) this.onMessage(this, latency, this.head === null ? undefined : this.head.subarray(0, this.headLen));
+      return;
+    }
+    const payload = this.ctrl.length === 1 ? this.ctrl[0] : Buffer.concat(this.ctrl);
+    this.ctrl = [];
+    if (this.opcode === 8) {
+      this.closed = true;
+      this.errors.push('websocket close ' + (payload.length >= 2 ? payload.readUInt16BE(0) : '') + ' ' + payload.toString('utf8', 2));
+      this.socket.end();
+      return;
+    }
+    if (kind === C) {
+      this.version = /\nversion:([^\n]*)/.exec(payload.toString('utf8'))?.[1];
+      this.settle(C);
+    } else if (kind === E) {
+      const text = payload.toString('utf8').replace(/\0$/, '');
+      this.errors.push('ERROR frame: ' + text.slice(0, 300));
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const w of waiters) w.reject(new Error(text.slice(0, 300)));
+    }
+  }
+
+  settle(kind) {
+    const idx = this.waiters.findIndex((w) => w.kind === kind);
+    if (idx !== -1) this.waiters.splice(idx, 1)[0].resolve();
+  }
+}
+
+/** Reads the value of `name` from a captured MESSAGE head (latin1 is enough for ids). */
+function headerFromHead(head, name) {
+  const text = head.toString('latin1');
+  const at = text.indexOf('\n' + name + ':');
+  if (at === -1) return undefined;
+  const start = at + name.length + 2;
+  const end = text.indexOf('\n', start);
+  return end === -1 ? undefined : text.slice(start, end);
+}
+
+/** Opens `count` connections with at most `concurrency` handshakes in flight. */
+async function openMany(count, factory, concurrency = 200) {
+  const conns = new Array(count);
+  let next = 0;
+  async function worker() {
+    while (next < count) {
+      const i = next++;
+      conns[i] = await factory(i);
+    }
+  }
+  const workers = [];
+  for (let w = 0; w < Math.min(concurrency, count); w++) workers.push(worker());
+  await Promise.all(workers);
+  return conns;
+}
+
+module.exports = { Conn, SendTemplate, stompFrame, wsFrame, nowUs, headerFromHead, openMany };
