@@ -63,3 +63,5 @@ export type {
 } from './transport/handshake';
 export * from './broker/index';
 export * from './codec/index';
+export * from './metrics/index';
+export * from './inspector/index';

@@ -11,7 +11,8 @@ import { randomUUID } from 'node:crypto';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { SimpleBroker } from './broker/simple-broker';
 import { createIdGenerator } from './broker/message-id';
-import type { Broker, BrokerMessage, BrokerStats, Consumer, Delivery } from './broker/types';
+import type { Broker, BrokerMessage, Consumer, Delivery } from './broker/types';
+import { Metrics, type StompBrokerStats } from './metrics/metrics';
 import { InboundChannel, type SessionContext, type SubscriptionInfo } from './channel/inbound-channel';
 import { headerRecord } from './channel/interceptors';
 import { functionalEntry } from './app/handler-registry';
@@ -76,10 +77,16 @@ export interface StompBrokerEvents {
 }
 
 export interface CloseOptions {
-  /** How long to wait for clients to close before their sockets are destroyed, ms. Default 5000. */
+  /** How long to wait for clients to close (after the ERROR) before their sockets are destroyed, ms. Default 5000. */
   timeout?: number;
   /** The ERROR `message` clients see. Default 'server shutting down'. */
   message?: string;
+  /**
+   * ms during which sessions read no new frame but finish the ones already in progress (async
+   * handlers, interceptors or authenticators still running, their RECEIPTs), before the ERROR.
+   * Ends early once none is left. Default 0: the ERROR goes out at once.
+   */
+  grace?: number;
 }
 
 interface Attachment {
@@ -101,6 +108,8 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
   readonly handshake: Handshake;
   /** Options of the WebSocket server; an adapter that upgrades with its own `ws` server must use the same. */
   readonly webSocketOptions: Required<WebSocketOptions>;
+  /** The counters behind stats() (metrics/metrics.ts); sessions update them. */
+  readonly metrics: Metrics;
 
   private readonly wss: WebSocketServer;
   private readonly compression: boolean;
@@ -114,6 +123,7 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
     super();
     this.options = resolveOptions(options);
     this.nextMessageId = createIdGenerator(options.nodeId);
+    this.metrics = new Metrics(this.options);
     this.broker =
       options.broker ??
       new SimpleBroker({
@@ -213,14 +223,17 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
       attributes: options.attributes,
       subprotocol: ws.protocol || undefined,
       remoteAddress: req?.socket.remoteAddress,
+      origin: typeof req?.headers.origin === 'string' ? req.headers.origin : undefined,
     });
     this.sessions.set(session.sessionId, session);
     this.sockets.add(ws);
+    this.metrics.connectionOpened();
     // The close code ws answered a protocol error with: its 'close' event only reports 1006 then.
     let errorCode: number | undefined;
     ws.on('message', (data: Buffer) => session.receive(data));
     ws.on('close', (code: number) => {
       this.sockets.delete(ws);
+      if (errorCode === 1009) this.metrics.limitExceeded('maxPayload');
       session.transportClosed(errorCode ?? code);
     });
     ws.on('error', (err: Error) => {
@@ -239,17 +252,20 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
   // ---- SessionHost -------------------------------------------------------------------------------
 
   sessionConnected(session: StompSession): void {
+    this.metrics.sessionConnected();
     if (session.user !== undefined) this.users.add(session.user.name, session.sessionId);
     this.notify('connected', session);
   }
 
   slowConsumer(session: StompSession, info: SlowConsumerInfo): void {
+    if (info.action === 'dropped') this.metrics.droppedFrames(info.frames);
     this.notify('slow-consumer', session, info);
   }
 
   sessionClosed(session: StompSession, reason: CloseReason): void {
     this.sessions.delete(session.sessionId);
     if (session.user !== undefined) this.users.remove(session.user.name, session.sessionId);
+    this.metrics.closed(reason.kind);
     this.notify('disconnect', session, reason);
   }
 
@@ -328,25 +344,57 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
     };
   }
 
-  stats(): BrokerStats & { sessions: number } {
-    return { ...this.broker.stats(), sessions: this.sessions.size };
+  /**
+   * A snapshot of the counters (metrics/metrics.ts, StompBrokerStats): the message broker's
+   * (subscriptions, queue depths, published, delivered, ...), connections and sessions by version,
+   * messages and bytes in and out by destination prefix, drops, errors by code, exceeded limits,
+   * heart-beat timeouts, and the bytes waiting on sockets now (one pass over the sessions).
+   */
+  stats(): StompBrokerStats {
+    return this.metrics.stats(this.broker.stats(), this.sessions.values(), this.sessions.size, this.sockets.size);
   }
 
   /**
-   * Stops accepting connections, tells every connected client (ERROR `message:server shutting
-   * down`), flushes, and resolves once every socket closed or `timeout` passed (then destroys the rest).
+   * Stops accepting connections; with `grace`, lets sessions finish the frames in progress (no new
+   * frame is read) for up to `grace` ms; then tells every connected client (ERROR `message:server
+   * shutting down`), flushes, and resolves once every socket closed or `timeout` passed (then
+   * destroys the rest).
    */
   close(options: CloseOptions = {}): Promise<void> {
     if (this.closing !== undefined) return this.closing;
     this.closed = true;
     for (const { server, listener } of this.attachments) server.off('upgrade', listener);
     this.attachments.length = 0;
+    const settled = this.quiesceSessions(options.grace ?? 0);
+    this.closing = settled === undefined ? this.closeSessions(options) : settled.then(() => this.closeSessions(options));
+    return this.closing;
+  }
+
+  /** Graceful part of close(): resolves when no session has a frame in progress, or after `grace` ms. */
+  private quiesceSessions(grace: number): Promise<void> | undefined {
+    if (!(grace > 0)) return undefined;
+    const pending: Promise<void>[] = [];
+    for (const session of this.sessions.values()) {
+      const inFlight = session.quiesce();
+      if (inFlight !== undefined) pending.push(inFlight);
+    }
+    if (pending.length === 0) return undefined;
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, grace);
+      void Promise.all(pending).then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private closeSessions(options: CloseOptions): Promise<void> {
     const message = options.message ?? 'server shutting down';
     for (const session of [...this.sessions.values()]) {
       session.close(message, { kind: 'server-close', message });
     }
     const timeout = options.timeout ?? 5000;
-    this.closing = new Promise<void>((resolve) => {
+    return new Promise<void>((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
         this.wss.close();
@@ -365,7 +413,6 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
       this.on('disconnect', check);
       check();
     });
-    return this.closing;
   }
 }
 

@@ -9,7 +9,7 @@
 import type { StompBroker } from '@stompkit/core';
 
 export { stompExpress } from './stomp-express';
-export type { StompExpress, StompExpressOptions } from './stomp-express';
+export type { ExpressInspectorOptions, StompExpress, StompExpressOptions } from './stomp-express';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace

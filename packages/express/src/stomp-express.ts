@@ -12,7 +12,7 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { Application, NextFunction, Request, RequestHandler, Response } from 'express';
-import { requestPath, writeRejection, type CloseOptions, type Principal, type StompBroker } from '@stompkit/core';
+import { createInspector, requestPath, writeRejection, type CloseOptions, type InspectorOptions, type Principal, type StompBroker } from '@stompkit/core';
 import { findExpressApp, runMiddleware } from './run-middleware';
 
 export interface StompExpressOptions {
@@ -33,6 +33,9 @@ export interface StompExpressOptions {
   middleware?: RequestHandler[];
 }
 
+/** `stomp.inspector(options)`: core's InspectorOptions, with `authorize` given the Express request. */
+export type ExpressInspectorOptions = InspectorOptions<Request>;
+
 /** `app.use(stomp)` sets `req.stomp`; `stomp.attach(server)` serves STOMP on `server` at `path`. */
 export interface StompExpress extends RequestHandler {
   readonly broker: StompBroker;
@@ -46,8 +49,15 @@ export interface StompExpress extends RequestHandler {
   attach<S extends HttpServer | HttpsServer>(server: S, app?: Application): S;
   /** Removes the 'upgrade' listener from `server`. */
   detach(server: HttpServer | HttpsServer): void;
-  /** Detaches from every server, then closes the broker (sessions get ERROR 'server shutting down'). */
+  /** Detaches from every server, then closes the broker (sessions get ERROR 'server shutting down'; `grace` lets frames in progress finish first). */
   close(options?: CloseOptions): Promise<void>;
+  /**
+   * The inspector page as Express middleware, for `app.use(...)`: serves `path` (default
+   * '/stomp-inspector') and `path`/data.json to requests `authorize(req)` allows (required; others
+   * get 403); every other request goes on to `next()`. Run it after the app's auth middleware so
+   * `authorize` can read `req.user`.
+   */
+  inspector(options: ExpressInspectorOptions): RequestHandler;
 }
 
 type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -125,6 +135,11 @@ export function stompExpress(broker: StompBroker, options: StompExpressOptions =
     if (listener === undefined) return;
     server.off('upgrade', listener);
     listeners.delete(server);
+  };
+
+  stomp.inspector = function inspector(inspectorOptions: ExpressInspectorOptions): RequestHandler {
+    const handler = createInspector<Request>(broker, inspectorOptions);
+    return (req, res, next) => handler(req, res, next);
   };
 
   stomp.close = async function close(closeOptions?: CloseOptions): Promise<void> {

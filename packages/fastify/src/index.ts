@@ -8,4 +8,5 @@
  */
 export { stompPlugin } from './stomp-plugin';
 export type { StompPluginOptions } from './stomp-plugin';
+export type { FastifyInspectorOptions } from './inspector';
 export { stompPlugin as default } from './stomp-plugin';

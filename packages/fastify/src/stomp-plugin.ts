@@ -19,6 +19,7 @@ import fastifyWebsocket from '@fastify/websocket';
 import type { WebSocket } from 'ws';
 import { handleProtocols, type CloseOptions, type HandshakeResult, type Principal, type StompBroker } from '@stompkit/core';
 import { UpgradeGate } from './upgrade-gate';
+import { mountInspector, type FastifyInspectorOptions } from './inspector';
 
 export interface StompPluginOptions {
   /** The broker sessions are served by (`createBroker(...)`). Required. */
@@ -31,8 +32,14 @@ export interface StompPluginOptions {
    * Default: `request.user` (as @fastify/jwt sets it) when it is an object with a string `name`.
    */
   principal?: (request: FastifyRequest) => Principal | undefined | Promise<Principal | undefined>;
-  /** How `fastify.close()` closes the broker (drain timeout, ERROR message). Default: broker.close() defaults. */
+  /** How `fastify.close()` closes the broker (`grace` for frames in progress, drain `timeout`, ERROR `message`). Default: broker.close() defaults. */
   shutdown?: CloseOptions;
+  /**
+   * Serves the inspector page at `inspector.path` (default '/stomp-inspector') and its data.json,
+   * to requests `inspector.authorize(request)` allows (required; others get 403). It runs as a
+   * preHandler, after the app's auth hooks. Default: not served.
+   */
+  inspector?: FastifyInspectorOptions;
 }
 
 declare module 'fastify' {
@@ -81,6 +88,7 @@ const plugin: FastifyPluginAsync<StompPluginOptions> = async (fastify, options) 
 
   fastify.decorate('stomp', broker.template);
   fastify.decorate('stompBroker', broker);
+  if (options.inspector !== undefined) mountInspector(fastify, broker, options.inspector);
 
   const handshakes = new WeakMap<IncomingMessage, AcceptedHandshake>();
 
