@@ -38,8 +38,13 @@ describe('slow consumers (in process)', () => {
     await fast.expect('RECEIPT');
     const publisher = await RawClient.connect(server.url);
     const total = 400; // 25 MiB: far more than the socket buffers hold
-    for (let i = 0; i < total; i++) publisher.send('SEND', { destination: '/topic/firehose', 'content-length': String(BODY.length), seq: String(i) }, BODY);
-    await fast.waitFor(() => fast.frames.filter((f) => f.command === 'MESSAGE').length === total, 20_000, 'all messages at the fast subscriber');
+    const delivered = (): number => fast.frames.filter((f) => f.command === 'MESSAGE').length;
+    for (let i = 0; i < total; i++) {
+      // Publish at the fast subscriber's pace (8 in flight), so only the stalled one falls behind.
+      if (i - delivered() >= 8) await fast.waitFor(() => i - delivered() < 8, 20_000, 'the fast subscriber');
+      publisher.send('SEND', { destination: '/topic/firehose', 'content-length': String(BODY.length), seq: String(i) }, BODY);
+    }
+    await fast.waitFor(() => delivered() === total, 20_000, 'all messages at the fast subscriber');
     const seqs = fast.frames.filter((f) => f.command === 'MESSAGE').map((f) => Number(f.headers.seq));
     expect(seqs).toEqual(Array.from({ length: total }, (_, i) => i));
     await new Promise<void>((resolve) => (events.length > 0 ? resolve() : server.broker.once('slow-consumer', () => resolve())));
