@@ -58,6 +58,9 @@ import { isUnescapedCommand } from './commands';
 import { unescapeFrom } from './escape';
 import type { StompVersion } from './versions';
 
+
+/** Placeholder between frames; never mutated (each frame's head parse builds a new list). */
+const NO_HEADERS: HeaderList = [];
 export interface DecoderOptions {
   /** Max bytes of one frame: command + headers + body (the terminating NUL is not counted). Default 1 MiB (1048576). */
   maxFrameBytes?: number;
@@ -567,6 +570,8 @@ export class Decoder {
 
   private complete(body: Buffer, frameLength: number): void {
     const frame: Frame = { command: this.command, headers: this.headers, body };
+    // Let go of the emitted frame's headers: an idle connection should not keep its last frame alive.
+    this.headers = NO_HEADERS;
     const escapes = this.escapes;
     this.escapes = null;
     this.consume(frameLength);

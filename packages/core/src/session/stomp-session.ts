@@ -104,7 +104,8 @@ export class StompSession implements SessionContext {
   user: Principal | undefined;
   readonly subscriptions = new Map<string, SessionSubscription>();
 
-  private readonly transactions = new Map<string, Frame[]>();
+  /** Open transactions, created on the first BEGIN (most sessions never use one). */
+  private transactions: Map<string, Frame[]> | undefined;
   /** STOMP 1.0/1.1 clients ACK by message-id: subscription id → (message-id → ack id), in delivery order. */
   private legacyAcks: Map<string, Map<string, string>> | undefined;
   private readonly decoder: Decoder;
@@ -177,7 +178,7 @@ export class StompSession implements SessionContext {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.clearTimers();
-    this.transactions.clear();
+    this.transactions = undefined;
     this.legacyAcks = undefined;
     const reason = this.closeReason ?? { kind: 'transport-closed', code };
     const release = (): void => this.host.sessionClosed(this, reason);
@@ -632,14 +633,15 @@ export class StompSession implements SessionContext {
 
   private handleBegin(frame: Frame): void {
     const tx = header(frame, 'transaction')!;
-    if (this.transactions.has(tx)) {
+    const transactions = (this.transactions ??= new Map());
+    if (transactions.has(tx)) {
       throw new StompError('STOMP_ERR_DUPLICATE_TRANSACTION', `transaction '${truncate(tx)}' has already begun`);
     }
     const maxTransactions = this.host.options.limits.maxTransactionsPerSession;
-    if (maxTransactions > 0 && this.transactions.size >= maxTransactions) {
+    if (maxTransactions > 0 && transactions.size >= maxTransactions) {
       throw limitError('maxTransactionsPerSession', maxTransactions, 'open transactions on one session');
     }
-    this.transactions.set(tx, []);
+    transactions.set(tx, []);
     this.receipt(frame);
   }
 
@@ -655,16 +657,16 @@ export class StompSession implements SessionContext {
 
   private takeTransaction(frame: Frame): Frame[] {
     const tx = header(frame, 'transaction')!;
-    const frames = this.transactions.get(tx);
+    const frames = this.transactions?.get(tx);
     if (frames === undefined) {
       throw new StompError('STOMP_ERR_UNKNOWN_TRANSACTION', `no transaction '${truncate(tx)}' is open on this session`);
     }
-    this.transactions.delete(tx);
+    this.transactions!.delete(tx);
     return frames;
   }
 
   private enlist(tx: string, frame: Frame): void {
-    const frames = this.transactions.get(tx);
+    const frames = this.transactions?.get(tx);
     if (frames === undefined) {
       throw new StompError('STOMP_ERR_UNKNOWN_TRANSACTION', `${frame.command} names transaction '${truncate(tx)}', which is not open on this session`);
     }
