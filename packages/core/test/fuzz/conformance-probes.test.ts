@@ -5,60 +5,13 @@
  * delivery or timer of it.
  */
 import { RawClient } from '../helpers/raw-client';
-import { startServer, type TestServer } from '../helpers/server';
 import type { BrokerOptions } from '../../src/options';
-import { nextDisconnect, RawWebSocket, OP, registryCounts, RecordingLogger, TimerTracker, untilSessions, wsFrame } from './support';
+import { LeakCheckedServer, nextDisconnect, RawWebSocket, OP, registryCounts, untilSessions, wsFrame } from './support';
 
-let server: TestServer;
-let logger: RecordingLogger;
-const timers = new TimerTracker();
-const clients: RawClient[] = [];
-const rawSockets: RawWebSocket[] = [];
-
-async function start(options: BrokerOptions = {}): Promise<void> {
-  logger = new RecordingLogger();
-  server = await startServer({ heartbeat: [0, 0], logger, ...options });
-}
-
-beforeEach(async () => {
-  timers.install();
-  await start();
-});
-
-afterEach(async () => {
-  try {
-    const closing = clients.splice(0);
-    for (const c of closing) if (!c.closed) c.close();
-    for (const s of rawSockets.splice(0)) s.destroy();
-    await Promise.all(closing.map((c) => c.waitClosed()));
-    await untilSessions(server.broker, 0);
-    expect(registryCounts(server.broker)).toEqual({ sessions: 0, subscriptions: 0, unacked: 0 });
-    expect(logger.errors()).toEqual([]);
-  } finally {
-    await server.close();
-    timers.uninstall();
-  }
-  expect(timers.live()).toEqual([]);
-  timers.reset();
-});
-
-/** Restarts the server with other options (the current one has no sessions yet). */
-async function restart(options: BrokerOptions): Promise<void> {
-  await server.close();
-  await start(options);
-}
-
-async function open(): Promise<RawClient> {
-  const c = await RawClient.open(server.url);
-  clients.push(c);
-  return c;
-}
-
-async function connect(version = '1.2'): Promise<RawClient> {
-  const c = await RawClient.connect(server.url, { 'accept-version': version, host: 'localhost' });
-  clients.push(c);
-  return c;
-}
+const env = new LeakCheckedServer({ heartbeat: [0, 0] });
+const restart = (options: BrokerOptions): Promise<void> => env.restart(options);
+const open = (): Promise<RawClient> => env.open();
+const connect = (version = '1.2'): Promise<RawClient> => env.connect({ 'accept-version': version });
 
 async function subscriber(destination: string, version = '1.2', extra: Record<string, string> = {}): Promise<RawClient> {
   const c = await connect(version);
@@ -127,7 +80,7 @@ describe('connection probes', () => {
 
   it('disconnectNoReceipt: DISCONNECT without receipt sends no RECEIPT (no receipt-id:undefined) and closes', async () => {
     const c = await connect();
-    const ended = untilSessions(server.broker, 0);
+    const ended = untilSessions(env.server.broker, 0);
     c.send('DISCONNECT');
     expect(await c.waitClosed()).toBe(1000);
     await ended;
@@ -164,7 +117,7 @@ describe('frame and body probes', () => {
 
   it('headerEscape: \\c \\n \\r \\\\ are decoded on SEND and re-encoded on MESSAGE; values are not trimmed', async () => {
     const seen: Record<string, string>[] = [];
-    const off = server.broker.subscribe('/topic/esc', (m) => seen.push(m.headers));
+    const off = env.server.broker.subscribe('/topic/esc', (m) => seen.push(m.headers));
     try {
       const sub = await subscriber('/topic/esc');
       sub.raw('SEND\ndestination:/topic/esc\nx-colon:a\\cb\nx-eol:1\\n2\\r3\nx-slash:c\\\\d\nx-pad:  spaced  \nx-colon:second\n\nb\0');
@@ -184,7 +137,7 @@ describe('frame and body probes', () => {
   it('header names that are Object.prototype keys reach in-process subscribers (regression)', async () => {
     // They were dropped: the headers object had a prototype, and `name in headers` was true for them.
     const seen: Record<string, string>[] = [];
-    const off = server.broker.subscribe('/topic/proto', (m) => seen.push(m.headers));
+    const off = env.server.broker.subscribe('/topic/proto', (m) => seen.push(m.headers));
     try {
       const c = await connect();
       c.raw('SEND\ndestination:/topic/proto\nconstructor:c\n__proto__:p\ntoString:t\nhasOwnProperty:h\nreceipt:r\n\nb\0');
@@ -282,10 +235,10 @@ describe('subscription probes', () => {
     const c = await connect();
     c.send('SUBSCRIBE', { id: 's1', destination: '/topic/r', receipt: 'sub-r' });
     expect((await c.expect('RECEIPT')).headers['receipt-id']).toBe('sub-r');
-    expect(server.broker.stats().subscriptions).toBe(1);
+    expect(env.server.broker.stats().subscriptions).toBe(1);
     c.send('UNSUBSCRIBE', { id: 's1', receipt: 'unsub-r' });
     expect((await c.expect('RECEIPT')).headers['receipt-id']).toBe('unsub-r');
-    expect(server.broker.stats().subscriptions).toBe(0);
+    expect(env.server.broker.stats().subscriptions).toBe(0);
   });
 
   it('ackClient: the ack mode is honoured (not forced to auto): MESSAGE carries ack, an unacked message is redelivered', async () => {
@@ -293,8 +246,8 @@ describe('subscription probes', () => {
     a.send('SEND', { destination: '/queue/ack' }, 'please ack');
     const m = await a.expect('MESSAGE');
     expect(m.headers.ack).toBeTruthy();
-    expect(server.broker.stats().unacked).toBe(1);
-    const ended = untilSessions(server.broker, 0);
+    expect(env.server.broker.stats().unacked).toBe(1);
+    const ended = untilSessions(env.server.broker, 0);
     a.close();
     await a.waitClosed();
     await ended;
@@ -308,7 +261,7 @@ describe('subscription probes', () => {
     expect(again.headers.redelivered).toBe('true');
     b.send('ACK', { id: again.headers.ack, receipt: 'acked' });
     await b.expect('RECEIPT');
-    expect(server.broker.stats().unacked).toBe(0);
+    expect(env.server.broker.stats().unacked).toBe(0);
   });
 
   it("an ACK naming another session's delivery is refused, and that delivery stays unacked", async () => {
@@ -318,22 +271,22 @@ describe('subscription probes', () => {
     const thief = await connect();
     thief.send('ACK', { id: m.headers.ack });
     await thief.expectError('no message awaiting acknowledgement');
-    expect(server.broker.stats().unacked).toBe(1);
+    expect(env.server.broker.stats().unacked).toBe(1);
     owner.send('ACK', { id: m.headers.ack, receipt: 'mine' });
     await owner.expect('RECEIPT');
-    expect(server.broker.stats().unacked).toBe(0);
+    expect(env.server.broker.stats().unacked).toBe(0);
   });
 
   it("another session's resolved user destination cannot be subscribed to, nor reached by a wildcard", async () => {
     const victim = await subscriber('/user/queue/private');
-    const victimId = [...server.broker.sessions.keys()][0];
+    const victimId = [...env.server.broker.sessions.keys()][0];
     const spy = await connect();
     spy.send('SUBSCRIBE', { id: 'all', destination: '/topic/**', receipt: 'r' });
     await spy.expect('RECEIPT');
     // A topic user destination resolves to '/topic/…-user<id>', which '/topic/**' would match.
     victim.send('SUBSCRIBE', { id: 'tp', destination: '/user/topic/private', receipt: 'r2' });
     await victim.expect('RECEIPT');
-    await server.broker.template.sendToUser(victimId, '/topic/private', 'secret');
+    await env.server.broker.template.sendToUser(victimId, '/topic/private', 'secret');
     expect((await victim.expect('MESSAGE')).body.toString()).toBe('secret');
     spy.send('SUBSCRIBE', { id: 'direct', destination: `/queue/private-user${victimId}` });
     const error = await spy.expect('ERROR');
@@ -418,15 +371,15 @@ describe('crash probes', () => {
     c.send('SUBSCRIBE', { id: '1', receipt: 'r' });
     const error = await c.expectError("missing the required 'destination' header");
     expect(error.headers['receipt-id']).toBe('r');
-    expect(server.broker.stats().subscriptions).toBe(0);
+    expect(env.server.broker.stats().subscriptions).toBe(0);
   });
 
   it('wsProtocolError: a WebSocket frame with RSV2 set closes that connection with 1002; the server keeps serving', async () => {
-    const raw = await RawWebSocket.open(server.port);
-    rawSockets.push(raw);
+    const raw = await RawWebSocket.open(env.server.port);
+    env.sockets.push(raw);
     raw.send('CONNECT\naccept-version:1.2\nhost:x\n\n\0');
     await raw.waitFor(() => raw.messages().some((m) => m.startsWith('CONNECTED')), 'CONNECTED');
-    const ended = nextDisconnect(server.broker);
+    const ended = nextDisconnect(env.server.broker);
     raw.write(wsFrame(Buffer.from('SEND\ndestination:/topic/a\n\nx\0'), { opcode: OP.TEXT, rsv: 0b010 }));
     expect(await raw.closed()).toBe(1002);
     expect((await ended)[1]).toEqual({ kind: 'transport-closed', code: 1002 });
@@ -435,8 +388,8 @@ describe('crash probes', () => {
 
   it('noHeartbeatCheck: heart-beats run in both directions, and a client that stops sending is dropped', async () => {
     await restart({ heartbeat: [40, 40] });
-    const c = await RawClient.connect(server.url, { 'accept-version': '1.2', host: 'x', 'heart-beat': '40,40' });
-    clients.push(c);
+    const c = await RawClient.connect(env.server.url, { 'accept-version': '1.2', host: 'x', 'heart-beat': '40,40' });
+    env.clients.push(c);
     expect(c.frames[0].headers['heart-beat']).toBe('40,40');
     // Server → client: EOLs arrive while the client is idle.
     await c.waitFor(() => c.heartbeats >= 2, 2000, 'server heart-beats');
@@ -454,12 +407,12 @@ describe('crash probes', () => {
       heartbeat: [100, 100],
       interceptors: { inbound: [{ preSend: (m) => (m.destination === '/topic/slow' ? slow.then(() => undefined) : undefined) }] },
     });
-    const c = await RawClient.connect(server.url, { 'accept-version': '1.2', host: 'x', 'heart-beat': '100,100' });
-    clients.push(c);
+    const c = await RawClient.connect(env.server.url, { 'accept-version': '1.2', host: 'x', 'heart-beat': '100,100' });
+    env.clients.push(c);
     const beats = setInterval(() => c.raw('\n'), 20);
     try {
       const disconnects: string[] = [];
-      server.broker.on('disconnect', (_s, reason) => disconnects.push(reason.kind));
+      env.server.broker.on('disconnect', (_s, reason) => disconnects.push(reason.kind));
       c.send('SEND', { destination: '/topic/slow', receipt: 'slow' }, 'x');
       // Hold the frame for twice the 200 ms limit (100 ms × grace 2): eight server heart-beats (one per 50 ms idle).
       const before = c.heartbeats;

@@ -9,6 +9,9 @@ import { connect as netConnect, type Socket } from 'node:net';
 import type { Logger } from '../../src/logger';
 import type { StompBroker } from '../../src';
 import type { CloseReason, StompSession } from '../../src/session/stomp-session';
+import type { BrokerOptions } from '../../src/options';
+import { RawClient } from '../helpers/raw-client';
+import { startServer, type TestServer } from '../helpers/server';
 
 // ---- timers --------------------------------------------------------------------------------------
 
@@ -318,5 +321,67 @@ export class RawWebSocket {
       this.frames.push({ opcode: b[0] & 0x0f, payload: Buffer.from(b.subarray(offset, offset + length)) });
       this.buffer = b.subarray(offset + length);
     }
+  }
+}
+
+/**
+ * A fresh server per test whose teardown proves the test left nothing behind: every client and raw
+ * socket it tracked is closed, then sessions, subscriptions and unacked deliveries are back to zero,
+ * nothing was logged as an error, and no timer is still alive. Registers its own beforeEach/afterEach.
+ */
+export class LeakCheckedServer {
+  server!: TestServer;
+  logger!: RecordingLogger;
+  readonly timers = new TimerTracker();
+  readonly clients: RawClient[] = [];
+  readonly sockets: RawWebSocket[] = [];
+
+  constructor(private readonly defaults: Parameters<typeof startServer>[0]) {
+    beforeEach(async () => {
+      this.timers.install();
+      await this.start();
+    });
+    afterEach(() => this.teardown());
+  }
+
+  async start(options: BrokerOptions = {}): Promise<void> {
+    this.logger = new RecordingLogger();
+    this.server = await startServer({ ...this.defaults, logger: this.logger, ...options });
+  }
+
+  /** Restarts the server with other options (the current one has no sessions yet). */
+  async restart(options: BrokerOptions): Promise<void> {
+    await this.server.close();
+    await this.start(options);
+  }
+
+  async open(): Promise<RawClient> {
+    return this.track(await RawClient.open(this.server.url));
+  }
+
+  async connect(headers: Record<string, string> = {}): Promise<RawClient> {
+    return this.track(await RawClient.connect(this.server.url, { 'accept-version': '1.2', host: 'localhost', ...headers }));
+  }
+
+  track(client: RawClient): RawClient {
+    this.clients.push(client);
+    return client;
+  }
+
+  private async teardown(): Promise<void> {
+    try {
+      const closing = this.clients.splice(0);
+      for (const c of closing) if (!c.closed) c.close();
+      for (const s of this.sockets.splice(0)) s.destroy();
+      await Promise.all(closing.map((c) => c.waitClosed()));
+      await untilSessions(this.server.broker, 0);
+      expect(registryCounts(this.server.broker)).toEqual({ sessions: 0, subscriptions: 0, unacked: 0 });
+      expect(this.logger.errors()).toEqual([]);
+    } finally {
+      await this.server.close();
+      this.timers.uninstall();
+    }
+    expect(this.timers.live()).toEqual([]);
+    this.timers.reset();
   }
 }

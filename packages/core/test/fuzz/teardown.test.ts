@@ -7,59 +7,18 @@
  * timers are back to where they started.
  */
 import { RawClient } from '../helpers/raw-client';
-import { startServer, type TestServer } from '../helpers/server';
 import type { CloseReason } from '../../src/session/stomp-session';
 import type { BrokerOptions } from '../../src/options';
-import { nextDisconnect, OP, RawWebSocket, RecordingLogger, registryCounts, TimerTracker, untilSessions, wsFrame } from './support';
+import { LeakCheckedServer, nextDisconnect, OP, RawWebSocket, registryCounts, untilSessions, wsFrame } from './support';
 
-let server: TestServer;
-let logger: RecordingLogger;
-const timers = new TimerTracker();
-const clients: RawClient[] = [];
-const sockets: RawWebSocket[] = [];
-
-async function start(options: BrokerOptions = {}): Promise<void> {
-  logger = new RecordingLogger();
-  server = await startServer({ heartbeat: [0, 0], logger, maxPayload: 64 * 1024, ...options } as BrokerOptions);
-}
-
-beforeEach(async () => {
-  timers.install();
-  await start();
-});
-
-afterEach(async () => {
-  try {
-    const closing = clients.splice(0);
-    for (const c of closing) if (!c.closed) c.close();
-    for (const s of sockets.splice(0)) s.destroy();
-    await Promise.all(closing.map((c) => c.waitClosed()));
-    await untilSessions(server.broker, 0);
-    expect(registryCounts(server.broker)).toEqual({ sessions: 0, subscriptions: 0, unacked: 0 });
-    expect(logger.errors()).toEqual([]);
-  } finally {
-    await server.close();
-    timers.uninstall();
-  }
-  expect(timers.live()).toEqual([]);
-  timers.reset();
-});
-
-async function restart(options: BrokerOptions): Promise<void> {
-  await server.close();
-  await start(options);
-}
-
-async function connect(headers: Record<string, string> = {}): Promise<RawClient> {
-  const c = await RawClient.connect(server.url, { 'accept-version': '1.2', host: 'localhost', ...headers });
-  clients.push(c);
-  return c;
-}
+const env = new LeakCheckedServer({ heartbeat: [0, 0], maxPayload: 64 * 1024 });
+const restart = (options: BrokerOptions): Promise<void> => env.restart(options);
+const connect = (headers: Record<string, string> = {}): Promise<RawClient> => env.connect(headers);
 
 /** A raw-socket session, CONNECTed, subscribed to a topic and a client-ack queue. */
 async function rawSession(): Promise<RawWebSocket> {
-  const raw = await RawWebSocket.open(server.port);
-  sockets.push(raw);
+  const raw = await RawWebSocket.open(env.server.port);
+  env.sockets.push(raw);
   raw.send('CONNECT\naccept-version:1.2\nhost:x\n\n\0');
   raw.send('SUBSCRIBE\nid:t\ndestination:/topic/td\n\n\0SUBSCRIBE\nid:q\ndestination:/queue/td\nack:client\nreceipt:subscribed\n\n\0');
   await raw.waitFor(() => raw.messages().some((m) => m.includes('receipt-id:subscribed')), 'the subscriptions');
@@ -69,7 +28,7 @@ async function rawSession(): Promise<RawWebSocket> {
 /** Waits for the only session's 'disconnect', then checks that nothing of it is left. */
 async function expectGone(ended: Promise<[unknown, CloseReason]>): Promise<CloseReason> {
   const [, reason] = await ended;
-  expect(registryCounts(server.broker)).toEqual({ sessions: 0, subscriptions: 0, unacked: 0 });
+  expect(registryCounts(env.server.broker)).toEqual({ sessions: 0, subscriptions: 0, unacked: 0 });
   return reason;
 }
 
@@ -98,16 +57,16 @@ describe('malformed WebSocket frames', () => {
 
   it.each(cases)('%s: ws closes the connection, the session and its subscriptions are gone', async (_name, frame, code) => {
     const raw = await rawSession();
-    server.broker.publish('/queue/td', 'unacked');
+    env.server.broker.publish('/queue/td', 'unacked');
     await raw.waitFor(() => raw.messages().some((m) => m.startsWith('MESSAGE')), 'the queue message');
-    expect(registryCounts(server.broker)).toEqual({ sessions: 1, subscriptions: 2, unacked: 1 });
-    const ended = nextDisconnect(server.broker);
+    expect(registryCounts(env.server.broker)).toEqual({ sessions: 1, subscriptions: 2, unacked: 1 });
+    const ended = nextDisconnect(env.server.broker);
     raw.write(frame());
     expect(await raw.closed()).toBe(code);
     // Regression: the reason names the code ws closed with (its own 'close' event says 1006).
     expect(await expectGone(ended)).toEqual({ kind: 'transport-closed', code });
     // The unacked message went back to the queue.
-    expect(server.broker.stats().queueDepths['/queue/td']).toBe(1);
+    expect(env.server.broker.stats().queueDepths['/queue/td']).toBe(1);
     const next = await connect();
     next.send('SUBSCRIBE', { id: '1', destination: '/queue/td' });
     const m = await next.expect('MESSAGE');
@@ -117,7 +76,7 @@ describe('malformed WebSocket frames', () => {
 
   it('a frame header cut short, then a reset: the session is gone', async () => {
     const raw = await rawSession();
-    const ended = nextDisconnect(server.broker);
+    const ended = nextDisconnect(env.server.broker);
     raw.write(wsFrame(Buffer.from('SEND\ndestination:/topic/td\n\nhalf'), { opcode: OP.TEXT }).subarray(0, 1));
     raw.destroy();
     await expectGone(ended);
@@ -125,7 +84,7 @@ describe('malformed WebSocket frames', () => {
 
   it('a WebSocket frame announcing more payload than it carries, then a reset: the session is gone', async () => {
     const raw = await rawSession();
-    const ended = nextDisconnect(server.broker);
+    const ended = nextDisconnect(env.server.broker);
     raw.write(wsFrame(Buffer.from('SEND\ndestination:/topic/td\n\n'), { opcode: OP.TEXT, announcedLength: 1000 }));
     raw.destroy();
     await expectGone(ended);
@@ -138,13 +97,13 @@ describe('invalid UTF-8 in a text message', () => {
     watcher.send('SUBSCRIBE', { id: 'w', destination: '/topic/td', receipt: 'r' });
     await watcher.expect('RECEIPT');
     const raw = await rawSession();
-    const ended = nextDisconnect(server.broker);
+    const ended = nextDisconnect(env.server.broker);
     raw.write(wsFrame(Buffer.concat([Buffer.from('SEND\ndestination:/topic/td\n\nbad \xff'), Buffer.from([0xc3, 0x28, 0])]), { opcode: OP.TEXT }));
     expect(await raw.closed()).toBe(1007);
     const [session, reason] = await ended;
     expect(reason).toEqual({ kind: 'transport-closed', code: 1007 });
-    expect(server.broker.sessions.has(session.sessionId)).toBe(false);
-    expect(registryCounts(server.broker)).toEqual({ sessions: 1, subscriptions: 1, unacked: 0 });
+    expect(env.server.broker.sessions.has(session.sessionId)).toBe(false);
+    expect(registryCounts(env.server.broker)).toEqual({ sessions: 1, subscriptions: 1, unacked: 0 });
     watcher.send('SEND', { destination: '/topic/td', receipt: 'sync' }, 'only this');
     const frames = [await watcher.next(), await watcher.next()];
     expect(frames.filter((f) => f.command === 'MESSAGE').map((f) => f.body.toString())).toEqual(['only this']);
@@ -152,7 +111,7 @@ describe('invalid UTF-8 in a text message', () => {
 
   it('an invalid sequence split across the fragments of one text message: 1007', async () => {
     const raw = await rawSession();
-    const ended = nextDisconnect(server.broker);
+    const ended = nextDisconnect(env.server.broker);
     raw.write(wsFrame(Buffer.from([0x53, 0x45, 0xe2, 0x82]), { opcode: OP.TEXT, fin: false }));
     raw.write(wsFrame(Buffer.from([0x28, 0x0a]), { opcode: OP.CONTINUATION }));
     expect(await raw.closed()).toBe(1007);
@@ -161,7 +120,7 @@ describe('invalid UTF-8 in a text message', () => {
 
   it('a binary message may carry any bytes: the same bytes in a binary message are STOMP-validated instead', async () => {
     const raw = await rawSession();
-    const ended = nextDisconnect(server.broker);
+    const ended = nextDisconnect(env.server.broker);
     raw.write(wsFrame(Buffer.from([0x53, 0x45, 0x4e, 0xff, 0x0a, 0x0a, 0x00]), { opcode: OP.BINARY }));
     await raw.waitFor(() => raw.messages().some((m) => m.startsWith('ERROR')), 'ERROR');
     expect(raw.messages().find((m) => m.startsWith('ERROR'))).toMatch(/message:command or header is not valid UTF-8/);
@@ -176,12 +135,12 @@ describe('a client that disconnects', () => {
     watcher.send('SUBSCRIBE', { id: 'w', destination: '/topic/mid', receipt: 'r' });
     await watcher.expect('RECEIPT');
     const c = await connect();
-    const ended = nextDisconnect(server.broker);
+    const ended = nextDisconnect(env.server.broker);
     c.raw('SEND\ndestination:/topic/mid\ncontent-length:10\n\nhalf');
     c.raw('SEND\ndestination:/topic/mid\n\nno NUL yet');
     c.ws.terminate();
     await ended;
-    expect(registryCounts(server.broker)).toEqual({ sessions: 1, subscriptions: 1, unacked: 0 });
+    expect(registryCounts(env.server.broker)).toEqual({ sessions: 1, subscriptions: 1, unacked: 0 });
     watcher.send('SEND', { destination: '/topic/mid', receipt: 'sync' }, 'only this');
     const frames = [await watcher.next(), await watcher.next()];
     expect(frames.filter((f) => f.command === 'MESSAGE').map((f) => f.body.toString())).toEqual(['only this']);
@@ -189,7 +148,7 @@ describe('a client that disconnects', () => {
 
   it('mid-header-block: the session is gone', async () => {
     const c = await connect();
-    const ended = nextDisconnect(server.broker);
+    const ended = nextDisconnect(env.server.broker);
     c.raw('SEND\ndestinat');
     c.ws.terminate();
     await expectGone(ended);
@@ -202,20 +161,20 @@ describe('a client that disconnects', () => {
     const c = await connect();
     c.send('SUBSCRIBE', { id: 'q', destination: '/queue/tx', ack: 'client-individual', receipt: 'r' });
     await c.expect('RECEIPT');
-    server.broker.publish('/queue/tx', 'acked in the transaction');
+    env.server.broker.publish('/queue/tx', 'acked in the transaction');
     const m = await c.expect('MESSAGE');
     c.send('BEGIN', { transaction: 't1' });
     c.send('SEND', { destination: '/topic/tx', transaction: 't1' }, 'never 1');
     c.send('SEND', { destination: '/queue/tx', transaction: 't1' }, 'never 2');
     c.send('ACK', { id: m.headers.ack, transaction: 't1', receipt: 'enlisted' });
     await c.expect('RECEIPT');
-    expect(server.broker.stats().unacked).toBe(1);
-    const ended = nextDisconnect(server.broker);
+    expect(env.server.broker.stats().unacked).toBe(1);
+    const ended = nextDisconnect(env.server.broker);
     c.ws.terminate();
     await ended;
-    expect(registryCounts(server.broker)).toEqual({ sessions: 1, subscriptions: 1, unacked: 0 });
+    expect(registryCounts(env.server.broker)).toEqual({ sessions: 1, subscriptions: 1, unacked: 0 });
     // Nothing of the transaction took effect: no topic message, the queue holds only the redelivery.
-    expect(server.broker.stats().queueDepths['/queue/tx']).toBe(1);
+    expect(env.server.broker.stats().queueDepths['/queue/tx']).toBe(1);
     watcher.send('SEND', { destination: '/topic/tx', receipt: 'sync' }, 'only this');
     const frames = [await watcher.next(), await watcher.next()];
     expect(frames.filter((f) => f.command === 'MESSAGE').map((f) => f.body.toString())).toEqual(['only this']);
@@ -233,46 +192,46 @@ describe('a client that disconnects', () => {
     const sender = await connect();
     for (let i = 0; i < 5; i++) sender.send('SEND', { destination: '/queue/un' }, `m${i}`);
     for (let i = 0; i < 5; i++) expect((await c.expect('MESSAGE')).body.toString()).toBe(`m${i}`);
-    expect(server.broker.stats().unacked).toBe(5);
-    const ended = nextDisconnect(server.broker);
+    expect(env.server.broker.stats().unacked).toBe(5);
+    const ended = nextDisconnect(env.server.broker);
     c.ws.terminate();
     await ended;
-    expect(registryCounts(server.broker)).toEqual({ sessions: 1, subscriptions: 0, unacked: 0 });
-    expect(server.broker.stats().queueDepths['/queue/un']).toBe(5);
+    expect(registryCounts(env.server.broker)).toEqual({ sessions: 1, subscriptions: 0, unacked: 0 });
+    expect(env.server.broker.stats().queueDepths['/queue/un']).toBe(5);
     const next = await connect();
     next.send('SUBSCRIBE', { id: '1', destination: '/queue/un', ack: 'client-individual' });
     const again = [];
     for (let i = 0; i < 5; i++) again.push(await next.expect('MESSAGE'));
     expect(again.map((m) => m.body.toString())).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
     expect(again.every((m) => m.headers.redelivered === 'true')).toBe(true);
-    expect(server.broker.stats().unacked).toBe(5);
+    expect(env.server.broker.stats().unacked).toBe(5);
     for (const m of again) next.send('ACK', { id: m.headers.ack });
     next.send('SEND', { destination: '/topic/sync', receipt: 'acked' });
     await next.expect('RECEIPT');
-    expect(server.broker.stats().unacked).toBe(0);
+    expect(env.server.broker.stats().unacked).toBe(0);
   });
 
   it('with heart-beats running: both heart-beat timers are cleared', async () => {
     await restart({ heartbeat: [30, 30] });
     const c = await connect({ 'heart-beat': '30,30' });
     await c.waitFor(() => c.heartbeats >= 1, 2000, 'a heart-beat');
-    const ended = nextDisconnect(server.broker);
+    const ended = nextDisconnect(env.server.broker);
     c.ws.terminate();
     await expectGone(ended);
     await c.waitClosed();
-    expect(timers.live()).toEqual([]);
+    expect(env.timers.live()).toEqual([]);
   });
 
   it('before CONNECT: the connect timer is cleared', async () => {
     await restart({ limits: { connectTimeout: 60_000 } });
-    const raw = await RawWebSocket.open(server.port);
-    sockets.push(raw);
-    await untilSessions(server.broker, 1);
-    expect(timers.live()).toHaveLength(1);
-    const ended = nextDisconnect(server.broker);
+    const raw = await RawWebSocket.open(env.server.port);
+    env.sockets.push(raw);
+    await untilSessions(env.server.broker, 1);
+    expect(env.timers.live()).toHaveLength(1);
+    const ended = nextDisconnect(env.server.broker);
     raw.destroy();
     await expectGone(ended);
-    expect(timers.live()).toEqual([]);
+    expect(env.timers.live()).toEqual([]);
   });
 
   it('while a SUBSCRIBE waits for an async interceptor (regression): no subscription is left, no queue message is lost to it', async () => {
@@ -282,20 +241,20 @@ describe('a client that disconnects', () => {
     const gate = new Promise<void>((resolve) => (release = resolve));
     await restart({ interceptors: { inbound: [{ preSend: (m) => (m.command === 'SUBSCRIBE' && m.destination === '/queue/slow' ? gate.then(() => undefined) : undefined) }] } });
     const subscribed: string[] = [];
-    server.broker.on('subscribe', (_s, sub) => subscribed.push(sub.destination));
+    env.server.broker.on('subscribe', (_s, sub) => subscribed.push(sub.destination));
     const c = await connect();
     c.send('SUBSCRIBE', { id: 'slow', destination: '/queue/slow', receipt: 'never' });
-    await c.waitFor(() => server.broker.sessions.values().next().value?.subscriptions.size === 1, 2000, 'the SUBSCRIBE to arrive');
-    const ended = nextDisconnect(server.broker);
+    await c.waitFor(() => env.server.broker.sessions.values().next().value?.subscriptions.size === 1, 2000, 'the SUBSCRIBE to arrive');
+    const ended = nextDisconnect(env.server.broker);
     c.ws.terminate();
     await expectGone(ended);
-    const unsubscribed = new Promise<void>((resolve) => server.broker.once('unsubscribe', () => resolve()));
+    const unsubscribed = new Promise<void>((resolve) => env.server.broker.once('unsubscribe', () => resolve()));
     release();
     await unsubscribed;
     expect(subscribed).toEqual(['/queue/slow']);
-    expect(registryCounts(server.broker)).toEqual({ sessions: 0, subscriptions: 0, unacked: 0 });
-    await server.broker.publish('/queue/slow', 'for a live consumer');
-    expect(server.broker.stats().queueDepths['/queue/slow']).toBe(1);
+    expect(registryCounts(env.server.broker)).toEqual({ sessions: 0, subscriptions: 0, unacked: 0 });
+    await env.server.broker.publish('/queue/slow', 'for a live consumer');
+    expect(env.server.broker.stats().queueDepths['/queue/slow']).toBe(1);
     const next = await connect();
     next.send('SUBSCRIBE', { id: 'q', destination: '/queue/slow' });
     expect((await next.expect('MESSAGE')).body.toString()).toBe('for a live consumer');
@@ -304,21 +263,21 @@ describe('a client that disconnects', () => {
   it('while CONNECT waits for an async authenticator: the session is gone and CONNECTED is never sent', async () => {
     let release: (value: { name: string }) => void = () => {};
     const seen: string[] = [];
-    server.broker.on('connected', (s) => seen.push(s.sessionId));
+    env.server.broker.on('connected', (s) => seen.push(s.sessionId));
     await restart({ authenticate: () => new Promise((resolve) => (release = resolve)) });
-    server.broker.on('connected', (s) => seen.push(s.sessionId));
-    const c = await RawClient.open(server.url);
-    clients.push(c);
+    env.server.broker.on('connected', (s) => seen.push(s.sessionId));
+    const c = await RawClient.open(env.server.url);
+    env.clients.push(c);
     c.send('CONNECT', { 'accept-version': '1.2', login: 'late' });
     c.send('SUBSCRIBE', { id: '1', destination: '/topic/late' });
-    await untilSessions(server.broker, 1);
-    const ended = nextDisconnect(server.broker);
+    await untilSessions(env.server.broker, 1);
+    const ended = nextDisconnect(env.server.broker);
     c.ws.terminate();
     await expectGone(ended);
     release({ name: 'late' });
     await new Promise((resolve) => setImmediate(resolve));
     expect(seen).toEqual([]);
-    expect(server.broker.users.count()).toBe(0);
-    expect(registryCounts(server.broker)).toEqual({ sessions: 0, subscriptions: 0, unacked: 0 });
+    expect(env.server.broker.users.count()).toBe(0);
+    expect(registryCounts(env.server.broker)).toEqual({ sessions: 0, subscriptions: 0, unacked: 0 });
   });
 });
