@@ -5,33 +5,15 @@
  *
  * Without /usr/bin/chromium the test fails under CI=true and is skipped (loudly) elsewhere.
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, requireChromium, screenshotPath } from '../../../packages/core/test/helpers/chromium';
 import { flavours, type Running } from './support';
 
-const CHROMIUM = '/usr/bin/chromium';
-const OUTPUT = join(__dirname, '..', '..', '..', 'test-output');
-const available = existsSync(CHROMIUM);
-
-if (!available) {
-  if (process.env.CI === 'true') {
-    it('needs Chromium', () => {
-      throw new Error(`browser test needs ${CHROMIUM} (CI=true): .ci/run installs it with apt-get install chromium`);
-    });
-  } else {
-    console.warn(`SKIPPED: browser test needs ${CHROMIUM} — apt-get install chromium`);
-    it.skip('chat page in headless Chromium (needs /usr/bin/chromium)', () => undefined);
-  }
-} else {
+if (requireChromium('chat page')) {
   let browser: Browser;
 
   beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {
@@ -127,9 +109,7 @@ if (!available) {
       // bob leaves: the others see it.
       await bob.context().close();
       await online(alice, 'bob').waitFor({ state: 'detached' });
-
-      mkdirSync(OUTPUT, { recursive: true });
-      await alice.screenshot({ path: join(OUTPUT, name === 'express' ? 'chat-browser.png' : `chat-browser-${name}.png`), fullPage: true });
+      await alice.screenshot({ path: screenshotPath(name === 'express' ? 'chat-browser.png' : `chat-browser-${name}.png`), fullPage: true });
       expect(problems).toEqual([]);
       for (const page of [alice, carol, dave]) await page.context().close();
     }, 60_000);

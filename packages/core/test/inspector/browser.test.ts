@@ -6,32 +6,17 @@
  *
  * Without /usr/bin/chromium the test fails under CI=true and is skipped (loudly) elsewhere.
  */
-import { existsSync, mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import type { Client } from '@stomp/stompjs';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium, requireChromium, screenshotPath } from '../helpers/chromium';
 import { createBroker, type StompBroker } from '../../src';
 import { createInspector } from '../../src/inspector/inspector';
 import { RawClient } from '../helpers/raw-client';
 import { stompjsConnect } from '../transport/ws-helpers';
 
-const CHROMIUM = '/usr/bin/chromium';
-
-const OUTPUT = join(__dirname, '..', '..', '..', '..', 'test-output');
-const available = existsSync(CHROMIUM);
-
-if (!available) {
-  if (process.env.CI === 'true') {
-    it('needs Chromium', () => {
-      throw new Error(`browser test needs ${CHROMIUM} (CI=true): .ci/run installs it with apt-get install chromium`);
-    });
-  } else {
-    console.warn(`SKIPPED: inspector browser test needs ${CHROMIUM} — apt-get install chromium`);
-    it.skip('inspector page in headless Chromium (needs /usr/bin/chromium)', () => undefined);
-  }
-} else {
+if (requireChromium('inspector page')) {
   describe('inspector page in headless Chromium', () => {
     let browser: Browser;
     let broker: StompBroker;
@@ -42,11 +27,7 @@ if (!available) {
     let traffic: NodeJS.Timeout | undefined;
 
     beforeAll(async () => {
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        headless: true,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      });
+      browser = await launchChromium();
     }, 60_000);
 
     beforeEach(async () => {
@@ -186,9 +167,7 @@ if (!available) {
       });
       expect(inked.blue).toBeGreaterThan(50);
       expect(inked.green).toBeGreaterThan(50);
-
-      mkdirSync(OUTPUT, { recursive: true });
-      await page.screenshot({ path: join(OUTPUT, 'inspector.png'), fullPage: true });
+      await page.screenshot({ path: screenshotPath('inspector.png'), fullPage: true });
       expect(problems).toEqual([]);
       await context.close();
     }, 60_000);
