@@ -765,11 +765,7 @@ export class StompSession implements SessionContext {
     this.host.options.logger.warn({ sessionId: this.sessionId, limit }, error.message);
     // The client is not reading, so a close handshake would never finish: end the socket now.
     this.closeReason = { kind: 'slow-consumer', error };
-    this.state = 'closing';
-    this.decoder.pause();
-    this.clearTimers();
-    this.outbox.discard();
-    this.connection.terminate();
+    this.shutdown(CloseCode.POLICY_VIOLATION, error.code, true);
   }
 
   /** Turns any failure into one ERROR frame and a close. */
@@ -793,11 +789,20 @@ export class StompSession implements SessionContext {
     this.shutdown(CloseCode.PROTOCOL_ERROR, error.code);
   }
 
-  private shutdown(code: number, reason: string): void {
+  /**
+   * Stops reading and timers and closes the transport: normally after flushing what was written,
+   * or at once (`terminate`) for a client that does not read, whose close handshake would never end.
+   */
+  private shutdown(code: number, reason: string, terminate = false): void {
     if (!this.isOpen) return;
     this.state = 'closing';
     this.decoder.pause();
     this.clearTimers();
+    if (terminate) {
+      this.outbox.discard();
+      this.connection.terminate();
+      return;
+    }
     this.flush();
     this.connection.close(code, reason);
   }
