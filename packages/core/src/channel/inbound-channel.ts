@@ -410,7 +410,8 @@ export class InboundChannel implements AppHost {
     );
   }
 
-  private isQueue(destination: string): boolean {
+  /** Whether `destination` has queue (competing-consumer) semantics. */
+  isQueue(destination: string): boolean {
     for (const prefix of this.queuePrefixes) if (hasPrefix(destination, prefix)) return true;
     return false;
   }

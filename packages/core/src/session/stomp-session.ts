@@ -38,7 +38,6 @@ import { CloseCode, type Connection } from './connection';
 import { negotiateHeartbeat, negotiateVersion, parseHeartbeat } from './negotiate';
 import { isBinaryMessage } from './binary';
 import { Outbox } from './outbox';
-import { hasPrefix } from '../options';
 import type { Metrics } from '../metrics/metrics';
 
 export type SessionState = 'awaiting-connect' | 'connecting' | 'connected' | 'closing' | 'closed';
@@ -738,9 +737,7 @@ export class StompSession implements SessionContext {
   /** @internal OutboxOwner */
   droppable(delivery: Delivery): boolean {
     if (delivery.ackId !== undefined) return false;
-    const destination = delivery.message.destination;
-    for (const prefix of this.host.options.queuePrefixes) if (hasPrefix(destination, prefix)) return false;
-    return true;
+    return !this.host.channel.isQueue(delivery.message.destination);
   }
 
   /** @internal OutboxOwner */
