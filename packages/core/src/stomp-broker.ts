@@ -23,6 +23,9 @@ import { resolveOptions, type BrokerOptions, type Principal, type ResolvedOption
 import { StompSession, type CloseReason, type SessionHost, type SlowConsumerInfo } from './session/stomp-session';
 import { StompError } from './errors';
 import { CloseCode } from './session/connection';
+import { ownString } from './codec/frame';
+import { DecoderPool } from './session/decoder-pool';
+import type { OutboxLimits } from './session/outbox';
 import { MessagingTemplate, type Payload, type SendOptions } from './template';
 import {
   createWebSocketServer,
@@ -114,7 +117,12 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
   private readonly wss: WebSocketServer;
   private readonly compression: boolean;
   private readonly attachments: Attachment[] = [];
-  private readonly sockets = new Set<WebSocket>();
+  /** Sessions whose transport is still open (a closed one may still be releasing its broker state). */
+  private openConnections = 0;
+  /** Lent to sessions for reading (session/decoder-pool.ts). */
+  readonly decoders: DecoderPool;
+  /** One outbound-limits object shared by every session. */
+  readonly outboxLimits: OutboxLimits;
   private inProcessCounter = 0;
   private closed = false;
   private closing: Promise<void> | undefined;
@@ -122,6 +130,14 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
   constructor(options: BrokerOptions & WebSocketOptions = {}) {
     super();
     this.options = resolveOptions(options);
+    const limits = this.options.limits;
+    this.decoders = new DecoderPool({ maxFrameBytes: limits.maxFrameBytes, maxHeaders: limits.maxHeaders, maxHeaderBytes: limits.maxHeaderBytes });
+    this.outboxLimits = {
+      highWaterMark: limits.outboundHighWaterMark,
+      maxBytes: limits.maxOutboundBytes,
+      sendTimeLimit: limits.sendTimeLimit,
+      policy: this.options.slowConsumerPolicy,
+    };
     this.nextMessageId = createIdGenerator(options.nodeId);
     this.metrics = new Metrics(this.options);
     this.broker =
@@ -218,29 +234,17 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
   openSession(ws: WebSocket, socket: Duplex, req: IncomingMessage | undefined, options: UpgradeOptions = {}): StompSession {
     const connection = new WebSocketConnection(ws, socket, this.compression);
     const session = new StompSession(this, connection, {
-      id: randomUUID(),
+      // randomUUID() may return a rope of two strings; a flat copy is 32 bytes smaller per session.
+      id: ownString(randomUUID()),
       user: options.user,
       attributes: options.attributes,
       subprotocol: ws.protocol || undefined,
-      remoteAddress: req?.socket.remoteAddress,
       origin: typeof req?.headers.origin === 'string' ? req.headers.origin : undefined,
     });
     this.sessions.set(session.sessionId, session);
-    this.sockets.add(ws);
+    this.openConnections++;
     this.metrics.connectionOpened();
-    // The close code ws answered a protocol error with: its 'close' event only reports 1006 then.
-    let errorCode: number | undefined;
-    ws.on('message', (data: Buffer) => session.receive(data));
-    ws.on('close', (code: number) => {
-      this.sockets.delete(ws);
-      if (errorCode === 1009) this.metrics.limitExceeded('maxPayload');
-      session.transportClosed(errorCode ?? code);
-    });
-    ws.on('error', (err: Error) => {
-      // ws closes the connection itself (e.g. 1007 for invalid UTF-8, 1009 for oversize); we only log.
-      errorCode ??= webSocketErrorCode(err);
-      this.options.logger.debug({ err, sessionId: session.sessionId }, 'websocket error');
-    });
+    connection.bind(session);
     const maxSessions = this.options.limits.maxSessions;
     if (this.closed) session.close('server shutting down', { kind: 'server-close', message: 'server shutting down' });
     else if (maxSessions > 0 && this.sessions.size > maxSessions) {
@@ -260,6 +264,10 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
   slowConsumer(session: StompSession, info: SlowConsumerInfo): void {
     if (info.action === 'dropped') this.metrics.droppedFrames(info.frames);
     this.notify('slow-consumer', session, info);
+  }
+
+  connectionClosed(): void {
+    this.openConnections--;
   }
 
   sessionClosed(session: StompSession, reason: CloseReason): void {
@@ -351,7 +359,7 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
    * heart-beat timeouts, and the bytes waiting on sockets now (one pass over the sessions).
    */
   stats(): StompBrokerStats {
-    return this.metrics.stats(this.broker.stats(), this.sessions.values(), this.sessions.size, this.sockets.size);
+    return this.metrics.stats(this.broker.stats(), this.sessions.values(), this.sessions.size, this.openConnections);
   }
 
   /**
@@ -401,11 +409,11 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
         resolve();
       };
       const timer = setTimeout(() => {
-        for (const ws of this.sockets) ws.terminate();
+        for (const session of this.sessions.values()) session.terminate();
       }, timeout);
       timer.unref();
       const check = (): void => {
-        if (this.sockets.size === 0 && this.sessions.size === 0) {
+        if (this.openConnections === 0 && this.sessions.size === 0) {
           this.off('disconnect', check);
           done();
         }
@@ -418,21 +426,6 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
 
 function destroyOnError(this: Duplex): void {
   this.destroy();
-}
-
-/** ws error codes whose close code is not 1002 (protocol error); from ws/lib/receiver.js. */
-const WS_ERROR_CLOSE_CODES: Record<string, number> = {
-  WS_ERR_INVALID_UTF8: 1007,
-  WS_ERR_TOO_MANY_BUFFERED_PARTS: 1008,
-  WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: 1009,
-  WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH: 1009,
-};
-
-/** The close code ws sends for one of its protocol errors (RFC 6455 §7.4.1), from the error's `code`. */
-function webSocketErrorCode(err: Error): number | undefined {
-  const code = (err as { code?: unknown }).code;
-  if (typeof code !== 'string' || !code.startsWith('WS_ERR_')) return undefined;
-  return WS_ERROR_CLOSE_CODES[code] ?? 1002;
 }
 
 export function createBroker(options?: BrokerOptions & WebSocketOptions): StompBroker {

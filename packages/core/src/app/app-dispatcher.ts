@@ -117,7 +117,9 @@ export class AppDispatcher {
       headers,
       user: session.user,
       sessionId: session.sessionId,
-      attributes: session.attributes,
+      get attributes() {
+        return session.attributes;
+      },
       template: this.host.template,
       ...(subscriptionId !== undefined ? { subscriptionId } : {}),
     };

@@ -134,11 +134,18 @@ const ORIGINAL_DESTINATION = 'x-original-destination';
 /** Numbers the brokers of this process, so ack ids of two brokers never collide. */
 let brokerCount = 0;
 
+/** The `pending` of every subscription that never had a delivery awaiting ACK: never added to. */
+const NO_PENDING = new Map<string, Entry>();
+
 /** A subscription as the broker keeps it. */
 class BrokerSubscription implements RegistryEntry, QueueConsumer {
   closed = false;
-  /** Deliveries awaiting ACK/NACK, by ack id, in delivery order. */
-  readonly pending = new Map<string, Entry>();
+  /**
+   * Deliveries awaiting ACK/NACK, by ack id, in delivery order. Shared and empty until the first
+   * such delivery (auto-ack subscriptions, most of them, never get a map of their own): add
+   * through {@link BrokerSubscription.awaitAck}.
+   */
+  pending = NO_PENDING;
 
   constructor(
     readonly consumer: Consumer,
@@ -153,6 +160,12 @@ class BrokerSubscription implements RegistryEntry, QueueConsumer {
     readonly queue: QueueState<BrokerSubscription> | undefined,
     readonly seq: number,
   ) {}
+
+  /** Records a delivery awaiting ACK/NACK. */
+  awaitAck(ackId: string, entry: Entry): void {
+    if (this.pending === NO_PENDING) this.pending = new Map();
+    this.pending.set(ackId, entry);
+  }
 
   hasRoom(): boolean {
     if (this.consumer.congested === true) return false;
@@ -417,9 +430,7 @@ export class SimpleBroker implements Broker {
    * a dispatch pass, so held messages move to it.
    */
   resume(sessionId: string): void {
-    const subscriptions = this.registry.sessionSubscriptions(sessionId);
-    if (subscriptions === undefined) return;
-    for (const subscription of subscriptions.values()) {
+    for (const subscription of this.registry.sessionSubscriptions(sessionId)) {
       const queue = subscription.queue;
       if (queue !== undefined) {
         queue.blocked = 0;
@@ -609,7 +620,7 @@ export class SimpleBroker implements Broker {
         entry.deliveries = 1;
         entry.ackId = ackId;
         entry.holder = subscription;
-        subscription.pending.set(ackId, entry);
+        subscription.awaitAck(ackId, entry);
         this.inFlight.set(ackId, entry);
       }
       this.delivered++;
@@ -625,7 +636,7 @@ export class SimpleBroker implements Broker {
     if (subscription.ack !== 'auto') {
       ackId = this.ackPrefix + (++this.ackCounter).toString(36);
       entry.ackId = ackId;
-      subscription.pending.set(ackId, entry);
+      subscription.awaitAck(ackId, entry);
       this.inFlight.set(ackId, entry);
     }
     this.delivered++;
@@ -680,7 +691,7 @@ export class SimpleBroker implements Broker {
       entry.ackId = undefined;
       if (queue !== undefined) returning.push(entry);
     }
-    subscription.pending.clear();
+    if (subscription.pending.size > 0) subscription.pending.clear();
     if (queue !== undefined) queue.removeConsumer(subscription);
   }
 

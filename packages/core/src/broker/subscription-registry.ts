@@ -5,7 +5,9 @@
  *   Map look-up and never scans unrelated subscriptions;
  * - `bySession`: session id → (subscription id → subscription), so SUBSCRIBE can refuse a duplicate
  *   id, UNSUBSCRIBE finds its subscription, and a disconnect removes all of a session's
- *   subscriptions in O(its subscriptions).
+ *   subscriptions in O(its subscriptions). A session with one subscription (the common case) maps
+ *   to that subscription itself; the inner Map exists from the second on (~180 bytes saved per
+ *   connection).
  *
  * Both maps hold the same objects; empty inner collections are deleted at once, so
  * `destinationCount` is the number of destinations with at least one subscription.
@@ -41,7 +43,7 @@ export interface SubscriptionRegistryOptions {
 
 export class SubscriptionRegistry<S extends RegistryEntry = RegistryEntry> {
   private readonly byDestination = new Map<string, Set<S>>();
-  private readonly bySession = new Map<string, Map<string, S>>();
+  private readonly bySession = new Map<string, S | Map<string, S>>();
   private readonly patterns: PatternIndex<S>;
   private count = 0;
 
@@ -71,14 +73,17 @@ export class SubscriptionRegistry<S extends RegistryEntry = RegistryEntry> {
 
   /** Adds `subscription`; returns false (and changes nothing) when its session already uses its id. */
   add(subscription: S): boolean {
-    let own = this.bySession.get(subscription.sessionId);
+    const sessionId = subscription.sessionId;
+    const own = this.bySession.get(sessionId);
     if (own === undefined) {
-      own = new Map();
-      this.bySession.set(subscription.sessionId, own);
-    } else if (own.has(subscription.id)) {
-      return false;
+      this.bySession.set(sessionId, subscription);
+    } else if (own instanceof Map) {
+      if (own.has(subscription.id)) return false;
+      own.set(subscription.id, subscription);
+    } else {
+      if (own.id === subscription.id) return false;
+      this.bySession.set(sessionId, new Map([[own.id, own], [subscription.id, subscription]]));
     }
-    own.set(subscription.id, subscription);
     this.count++;
     if (this.patterns.isPattern(subscription.destination)) {
       this.patterns.add(subscription.destination, subscription);
@@ -94,16 +99,27 @@ export class SubscriptionRegistry<S extends RegistryEntry = RegistryEntry> {
   }
 
   get(sessionId: string, subscriptionId: string): S | undefined {
-    return this.bySession.get(sessionId)?.get(subscriptionId);
+    const own = this.bySession.get(sessionId);
+    if (own === undefined) return undefined;
+    if (own instanceof Map) return own.get(subscriptionId);
+    return own.id === subscriptionId ? own : undefined;
   }
 
   /** Removes and returns the session's subscription `subscriptionId`, if it has one. */
   remove(sessionId: string, subscriptionId: string): S | undefined {
     const own = this.bySession.get(sessionId);
-    const subscription = own?.get(subscriptionId);
-    if (own === undefined || subscription === undefined) return undefined;
-    own.delete(subscriptionId);
-    if (own.size === 0) this.bySession.delete(sessionId);
+    if (own === undefined) return undefined;
+    let subscription: S | undefined;
+    if (own instanceof Map) {
+      subscription = own.get(subscriptionId);
+      if (subscription === undefined) return undefined;
+      own.delete(subscriptionId);
+      if (own.size === 0) this.bySession.delete(sessionId);
+    } else {
+      if (own.id !== subscriptionId) return undefined;
+      subscription = own;
+      this.bySession.delete(sessionId);
+    }
     this.unindex(subscription);
     this.count--;
     return subscription;
@@ -111,10 +127,9 @@ export class SubscriptionRegistry<S extends RegistryEntry = RegistryEntry> {
 
   /** Removes every subscription of the session and returns them in subscription order. */
   removeSession(sessionId: string): S[] {
-    const own = this.bySession.get(sessionId);
-    if (own === undefined) return [];
+    const removed = this.sessionSubscriptions(sessionId);
+    if (removed.length === 0) return removed;
     this.bySession.delete(sessionId);
-    const removed = Array.from(own.values());
     for (let i = 0; i < removed.length; i++) this.unindex(removed[i]);
     this.count -= removed.length;
     return removed;
@@ -143,9 +158,11 @@ export class SubscriptionRegistry<S extends RegistryEntry = RegistryEntry> {
     return { patterns: this.patterns.size, cached: size, hits, misses };
   }
 
-  /** The session's subscriptions by id (undefined when it has none). Do not mutate. */
-  sessionSubscriptions(sessionId: string): ReadonlyMap<string, S> | undefined {
-    return this.bySession.get(sessionId);
+  /** The session's subscriptions in subscription order (a new array; empty when it has none). */
+  sessionSubscriptions(sessionId: string): S[] {
+    const own = this.bySession.get(sessionId);
+    if (own === undefined) return [];
+    return own instanceof Map ? Array.from(own.values()) : [own];
   }
 
   /** Destinations (exact names, then patterns) with at least one subscription. */

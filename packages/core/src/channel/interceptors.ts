@@ -163,7 +163,10 @@ export class InterceptorChain {
       session,
       sessionId: session.sessionId,
       user: session.user,
-      attributes: session.attributes,
+      // A getter: the session makes its attribute map only when someone uses it.
+      get attributes() {
+        return session.attributes;
+      },
     };
     return new Invocation(this.interceptors, message, ctx, effect, dropped, this.logger).next(0);
   }

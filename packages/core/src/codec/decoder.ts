@@ -111,7 +111,7 @@ export class Decoder {
    */
   version: StompVersion = '1.2';
 
-  private readonly handlers: DecoderHandlers;
+  private handlers: DecoderHandlers;
   private readonly maxFrameBytes: number;
   private readonly maxHeaders: number;
   private readonly maxHeaderBytes: number;
@@ -175,6 +175,34 @@ export class Decoder {
 
   get paused(): boolean {
     return this.isPaused;
+  }
+
+  /**
+   * True between frames with nothing buffered, nothing held back, not paused, not failed and not
+   * inside a push: the decoder then carries no state of its stream and may serve another one
+   * (see {@link Decoder.rebind}).
+   */
+  get idle(): boolean {
+    return (
+      this.total === 0 &&
+      this.state === IDLE &&
+      !this.isPaused &&
+      !this.running &&
+      this.ready === null &&
+      this.pendingHeartbeats === 0 &&
+      this.failure === null
+    );
+  }
+
+  /**
+   * Hands an idle decoder to another stream: frames go to `handlers` from now on, with header
+   * values unescaped per `version`. Lets a server keep decoders only for the connections that are
+   * in the middle of a frame (an idle connection needs none). Throws when not idle.
+   */
+  rebind(handlers: DecoderHandlers, version: StompVersion): void {
+    if (!this.idle) throw new Error('Decoder.rebind: the decoder is not idle');
+    this.handlers = handlers;
+    this.version = version;
   }
 
   /** Bytes currently buffered for an incomplete frame (and anything after it). */

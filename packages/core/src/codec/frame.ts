@@ -45,3 +45,13 @@ export const SERVER_OWNED_HEADERS: ReadonlySet<string> = new Set([
   'transaction',
   'redelivered',
 ]);
+
+/**
+ * `text` as a string of its own. The decoder cuts header values out of one string per header
+ * block, and V8 keeps a cut of 13 characters or more as a view of that whole block: a value kept
+ * for long (a subscription's destination and id) would hold the block alive. Short texts are
+ * copies already; longer ones are copied exactly (JSON keeps every code unit, lone surrogates too).
+ */
+export function ownString(text: string): string {
+  return text.length < 13 ? text : (JSON.parse(JSON.stringify(text)) as string);
+}

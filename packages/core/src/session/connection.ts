@@ -12,13 +12,32 @@ export interface Connection {
   close(code: number, reason: string): void;
   /** Destroy the transport now, without a close handshake (for a peer that does not read). */
   terminate(): void;
-  /** Calls `listener` whenever the transport's write buffer has flushed after filling up. */
-  onDrain(listener: () => void): void;
+  /**
+   * Delivers transport events to `endpoint` from now on (a connection has one endpoint, its
+   * session, bound right after the session is made).
+   */
+  bind(endpoint: ConnectionEndpoint): void;
+  /** Calls the endpoint's drained() once, when the write buffer has flushed after filling up. */
+  watchDrain(): void;
+  /** The peer's IP address (undefined when unknown, e.g. asked first after the close). */
+  readonly remoteAddress: string | undefined;
   /** Bytes handed to the transport and not yet written to the network. */
   readonly bufferedBytes: number;
   /** Stop reading from the peer while a frame is handled asynchronously, and start again. */
   pause(): void;
   resume(): void;
+}
+
+/** What a transport reports to its session. */
+export interface ConnectionEndpoint {
+  /** Bytes from the peer (one WebSocket message, or a TCP chunk). */
+  receive(chunk: Buffer): void;
+  /** The transport closed; `code` is the close code (the one the transport answered its own error with, if any). */
+  transportClosed(code?: number): void;
+  /** The transport saw an error and closes itself; `closeCode` when it was the peer's (protocol, size). */
+  transportError(err: Error, closeCode: number | undefined): void;
+  /** The write buffer flushed after watchDrain(). */
+  drained(): void;
 }
 
 /** WebSocket close codes we use (RFC 6455 §7.4.1). */

@@ -46,10 +46,18 @@ interface Pending {
   droppable: boolean;
 }
 
+/** The backlog of every uncongested outbox (never pushed to: a congested one gets its own array). */
+const NO_BACKLOG: Pending[] = [];
+
 export class Outbox {
-  lastWriteAt = Date.now();
+  /**
+   * When the last batch was written: -1 = not timed (the default; the session sets a time when it
+   * starts sending heart-beats, which read it), so an idle session keeps no boxed number and a
+   * flush reads no clock.
+   */
+  lastWriteAt = -1;
   private corked = false;
-  private backlog: Pending[] = [];
+  private backlog = NO_BACKLOG;
   private head = 0;
   private backlogBytes = 0;
   private backlogSince = 0;
@@ -85,10 +93,12 @@ export class Outbox {
     let bytes = 0;
     for (let i = 0; i < parts.length; i++) bytes += parts[i].length;
     const first = !this.congested;
+    if (this.backlog === NO_BACKLOG) this.backlog = [];
     this.backlog.push({ parts, binary, bytes, droppable: delivery !== undefined && this.owner.droppable(delivery) });
     this.backlogBytes += bytes;
     if (first) {
       this.backlogSince = Date.now();
+      this.connection.watchDrain();
       this.owner.congestionChanged(true);
     }
     this.enforceLimits();
@@ -105,12 +115,13 @@ export class Outbox {
       this.send(item.parts, item.binary);
     }
     if (this.head === backlog.length) {
-      this.backlog = [];
+      this.backlog = NO_BACKLOG;
       this.head = 0;
       this.backlogBytes = 0;
       this.owner.congestionChanged(false);
     } else {
       this.backlogSince = Date.now();
+      this.connection.watchDrain();
     }
   }
 
@@ -118,14 +129,14 @@ export class Outbox {
   flush(): void {
     if (!this.corked) return;
     this.corked = false;
-    this.lastWriteAt = Date.now();
+    if (this.lastWriteAt !== -1) this.lastWriteAt = Date.now();
     this.connection.uncork();
   }
 
   /** Forgets everything waiting (the session is closing). */
   discard(): void {
     this.overflowed = true;
-    this.backlog = [];
+    this.backlog = NO_BACKLOG;
     this.head = 0;
     this.backlogBytes = 0;
   }
@@ -165,7 +176,7 @@ export class Outbox {
         }
       }
       for (; i < backlog.length; i++) kept.push(backlog[i]);
-      this.backlog = kept;
+      this.backlog = kept.length === 0 ? NO_BACKLOG : kept;
       this.head = 0;
       if (frames > 0) this.owner.dropped(frames, bytes);
       if (kept.length === 0) this.owner.congestionChanged(false);

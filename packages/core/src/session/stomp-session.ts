@@ -24,20 +24,22 @@
  * - Per-session limits (subscriptions, transactions, frames per transaction, frames per second)
  *   are checked before the frame takes effect; exceeding one is an ERROR naming the limit.
  */
-import { Decoder } from '../codec/decoder';
+import type { Decoder, DecoderHandlers } from '../codec/decoder';
 import { encodeFrame, encodeMessage, HEARTBEAT } from '../codec/encoder';
 import { CLIENT_COMMANDS, isClientCommand, type ClientCommand } from '../codec/commands';
-import { header, type Frame, type HeaderList, EMPTY_BODY, SERVER_OWNED_HEADERS } from '../codec/frame';
+import { header, ownString, type Frame, type HeaderList, EMPTY_BODY, SERVER_OWNED_HEADERS } from '../codec/frame';
 import { SUPPORTED_VERSIONS, type StompVersion } from '../codec/versions';
 import { ACK_MODES, type AckMode, type BrokerMessage, type Delivery } from '../broker/types';
 import { compileSelector } from '../broker/selector';
 import type { InboundChannel, SessionContext } from '../channel/inbound-channel';
 import { StompError, isStompError } from '../errors';
 import type { Principal, ResolvedOptions } from '../options';
-import { CloseCode, type Connection } from './connection';
+import { CloseCode, type Connection, type ConnectionEndpoint } from './connection';
 import { negotiateHeartbeat, negotiateVersion, parseHeartbeat } from './negotiate';
 import { isBinaryMessage } from './binary';
-import { Outbox } from './outbox';
+import { Outbox, type OutboxLimits } from './outbox';
+import { SubscriptionTable } from './subscription-table';
+import type { DecoderPool } from './decoder-pool';
 import type { Metrics } from '../metrics/metrics';
 
 export type SessionState = 'awaiting-connect' | 'connecting' | 'connected' | 'closing' | 'closed';
@@ -55,9 +57,15 @@ export type CloseReason =
 export interface SessionHost {
   readonly options: ResolvedOptions;
   readonly channel: InboundChannel;
+  /** Decoders lent to sessions for a read (an idle session holds none). */
+  readonly decoders: DecoderPool;
+  /** The outbound limits every session applies (one object for all of them). */
+  readonly outboxLimits: OutboxLimits;
   nextMessageId(): string;
   sessionConnected(session: StompSession): void;
   sessionClosed(session: StompSession, reason: CloseReason): void;
+  /** The session's transport closed (before its broker state is released and sessionClosed). */
+  connectionClosed?(session: StompSession): void;
   /** A slow consumer lost frames or was closed (metrics, events). */
   slowConsumer?(session: StompSession, info: SlowConsumerInfo): void;
   /** Counters the session updates (messages in/out, errors); absent = not counted. */
@@ -75,7 +83,6 @@ export interface SessionInit {
   attributes?: Map<string, unknown>;
   /** The WebSocket sub-protocol agreed at the handshake, if any. */
   subprotocol?: string;
-  remoteAddress?: string;
   /** The handshake's Origin header (browsers send it), for the inspector and logs. */
   origin?: string;
 }
@@ -89,10 +96,8 @@ export interface SessionSubscription {
 
 const SUPPORTED_VERSION_LIST = SUPPORTED_VERSIONS.slice().reverse().join(',');
 
-export class StompSession implements SessionContext {
+export class StompSession implements SessionContext, ConnectionEndpoint, DecoderHandlers {
   readonly sessionId: string;
-  readonly attributes: Map<string, unknown>;
-  readonly remoteAddress: string | undefined;
   readonly subprotocol: string | undefined;
   /** The Origin header of the WebSocket handshake, when the client sent one (browsers do). */
   readonly origin: string | undefined;
@@ -101,19 +106,30 @@ export class StompSession implements SessionContext {
   /** Negotiated version; until CONNECT, errors are written as 1.2. */
   version: StompVersion = '1.2';
   user: Principal | undefined;
-  readonly subscriptions = new Map<string, SessionSubscription>();
+  /** This session's subscriptions by id (a Map-like table that needs no Map for one). */
+  readonly subscriptions = new SubscriptionTable<SessionSubscription>();
 
   /** Open transactions, created on the first BEGIN (most sessions never use one). */
   private transactions: Map<string, Frame[]> | undefined;
   /** STOMP 1.0/1.1 clients ACK by message-id: subscription id → (message-id → ack id), in delivery order. */
   private legacyAcks: Map<string, Map<string, string>> | undefined;
-  private readonly decoder: Decoder;
+  /**
+   * Lent by the host's DecoderPool for a read and given back once idle: held only while a frame is
+   * incomplete, held back by pause, or failed.
+   */
+  private decoder: Decoder | undefined;
   private readonly outbox: Outbox;
+  /** Created on first use: most sessions never store an attribute. */
+  private attributeMap: Map<string, unknown> | undefined;
   /** Frames received in the current one-second window (maxFramesPerSecond). */
   private frameCount = 0;
   private frameWindowStart = 0;
   private closeReason: CloseReason | undefined;
-  private lastReadAt = Date.now();
+  /**
+   * When the peer was last read, kept only while something uses it (receive heart-beats,
+   * maxFramesPerSecond; 0 otherwise): no clock read per message, and no boxed number per session.
+   */
+  private lastReadAt = 0;
   private connectTimer: NodeJS.Timeout | undefined;
   private sendTimer: NodeJS.Timeout | undefined;
   private receiveTimer: NodeJS.Timeout | undefined;
@@ -130,31 +146,29 @@ export class StompSession implements SessionContext {
   ) {
     this.sessionId = init.id;
     this.user = init.user;
-    this.attributes = init.attributes ?? new Map();
-    this.remoteAddress = init.remoteAddress;
+    this.attributeMap = init.attributes;
     this.subprotocol = init.subprotocol;
     this.origin = init.origin;
     this.metrics = host.metrics;
-    const { limits } = host.options;
-    this.decoder = new Decoder(
-      { frame: (frame) => this.onFrame(frame) },
-      { maxFrameBytes: limits.maxFrameBytes, maxHeaders: limits.maxHeaders, maxHeaderBytes: limits.maxHeaderBytes },
-    );
-    this.outbox = new Outbox(
-      connection,
-      {
-        highWaterMark: limits.outboundHighWaterMark,
-        maxBytes: limits.maxOutboundBytes,
-        sendTimeLimit: limits.sendTimeLimit,
-        policy: host.options.slowConsumerPolicy,
-      },
-      this,
-    );
-    connection.onDrain(() => this.outbox.drained());
-    if (limits.connectTimeout > 0) {
-      this.connectTimer = setTimeout(onConnectTimeout, limits.connectTimeout, this);
+    this.outbox = new Outbox(connection, host.outboxLimits, this);
+    const connectTimeout = host.options.limits.connectTimeout;
+    if (connectTimeout > 0) {
+      this.connectTimer = setTimeout(onConnectTimeout, connectTimeout, this);
       this.connectTimer.unref();
     }
+  }
+
+  /**
+   * The peer's IP address, read from the socket when first asked (not kept per session: the
+   * socket caches it once read); undefined when first asked after the socket closed.
+   */
+  get remoteAddress(): string | undefined {
+    return this.connection.remoteAddress;
+  }
+
+  /** Session attributes: set at the handshake or by handlers and interceptors, kept for the session's life. */
+  get attributes(): Map<string, unknown> {
+    return (this.attributeMap ??= new Map());
   }
 
   get isOpen(): boolean {
@@ -164,18 +178,49 @@ export class StompSession implements SessionContext {
   /** Bytes from the transport (one WebSocket message, or a TCP chunk). */
   receive(chunk: Buffer): void {
     if (!this.isOpen) return;
-    this.lastReadAt = Date.now();
+    this.touchRead();
+    const decoder = (this.decoder ??= this.host.decoders.take(this, this.version));
     try {
-      this.decoder.push(chunk);
+      decoder.push(chunk);
     } catch (err) {
       this.fail(err, undefined);
     }
+    this.releaseDecoder();
+  }
+
+  /** Gives the decoder back to the pool when it holds nothing of this stream. */
+  private releaseDecoder(): void {
+    const decoder = this.decoder;
+    if (decoder === undefined || !decoder.idle) return;
+    this.decoder = undefined;
+    this.host.decoders.give(decoder);
+  }
+
+  /** Pauses reading frames: the decoder (taken if none is held) keeps what arrives meanwhile. */
+  private pauseDecoder(): void {
+    (this.decoder ??= this.host.decoders.take(this, this.version)).pause();
+  }
+
+  /**
+   * The transport reported an error; it closes the connection itself, with `closeCode` when the
+   * error was the peer's (1009: a message over maxPayload). Logged at debug level.
+   */
+  transportError(err: Error, closeCode: number | undefined): void {
+    if (closeCode === 1009) this.metrics?.limitExceeded('maxPayload');
+    this.host.options.logger.debug({ err, sessionId: this.sessionId }, 'websocket error');
+  }
+
+  /** Destroys the transport now, without a close handshake (a shutdown whose timeout passed). */
+  terminate(): void {
+    this.connection.terminate();
   }
 
   /** The transport closed (peer went away, or our own close completed). */
   transportClosed(code?: number): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.host.connectionClosed?.(this);
+    this.decoder = undefined;
     this.clearTimers();
     this.transactions = undefined;
     this.legacyAcks = undefined;
@@ -213,7 +258,7 @@ export class StompSession implements SessionContext {
   quiesce(): Promise<void> | undefined {
     if (!this.isOpen) return undefined;
     this.quiescing = true;
-    this.decoder.pause();
+    this.pauseDecoder();
     this.connection.pause();
     return this.inFlight?.then(noop, noop);
   }
@@ -238,7 +283,8 @@ export class StompSession implements SessionContext {
 
   // ---- inbound ---------------------------------------------------------------------------------
 
-  private onFrame(frame: Frame): void {
+  /** @internal DecoderHandlers: one complete frame from the client. */
+  frame(frame: Frame): void {
     const maxRate = this.host.options.limits.maxFramesPerSecond;
     if (maxRate > 0 && this.overRate(maxRate)) {
       this.fail(limitError('maxFramesPerSecond', maxRate, 'frames per second from one session'), header(frame, 'receipt'));
@@ -253,7 +299,7 @@ export class StompSession implements SessionContext {
     }
     if (result !== undefined) {
       // Keep frame order: nothing else is parsed until this frame took effect.
-      this.decoder.pause();
+      this.pauseDecoder();
       this.connection.pause();
       this.inFlight = result.then(
         () => {
@@ -283,6 +329,11 @@ export class StompSession implements SessionContext {
     return false;
   }
 
+  /** Records the time of a read when receive heart-beats or maxFramesPerSecond need it. */
+  private touchRead(): void {
+    if (this.receiveTimer !== undefined || this.host.options.limits.maxFramesPerSecond > 0) this.lastReadAt = Date.now();
+  }
+
   /** Fixed one-second windows, timed by the arrival of the data (no timer, no extra clock read). */
   private overRate(maxRate: number): boolean {
     if (this.lastReadAt - this.frameWindowStart >= 1000) {
@@ -295,13 +346,14 @@ export class StompSession implements SessionContext {
   private resumeReading(): void {
     if (!this.isOpen || this.quiescing) return;
     // Silence is only counted while we listen: what the peer sent meanwhile waits in the socket.
-    this.lastReadAt = Date.now();
+    this.touchRead();
     this.connection.resume();
     try {
-      this.decoder.resume();
+      this.decoder?.resume();
     } catch (err) {
       this.fail(err, undefined);
     }
+    this.releaseDecoder();
   }
 
   /** Returns a promise only when the frame's effect is asynchronous. */
@@ -374,7 +426,7 @@ export class StompSession implements SessionContext {
     }
     const clientHeartbeat = parseHeartbeat(header(frame, 'heart-beat'));
     this.version = version;
-    this.decoder.version = version;
+    if (this.decoder !== undefined) this.decoder.version = version;
     const authenticate = this.host.options.authenticate;
     if (authenticate === undefined) return this.admit(frame, clientHeartbeat);
     this.state = 'connecting';
@@ -465,9 +517,11 @@ export class StompSession implements SessionContext {
   }
 
   private handleSubscribe(frame: Frame): void | Promise<void> {
-    const destination = header(frame, 'destination')!;
+    // Kept for the subscription's life: copied out of the frame's header block (ownString).
+    const destination = ownString(header(frame, 'destination')!);
     // STOMP 1.0 made `id` optional; the destination then names the subscription.
-    const id = header(frame, 'id') ?? destination;
+    const idHeader = header(frame, 'id');
+    const id = idHeader === undefined ? destination : ownString(idHeader);
     if (this.subscriptions.has(id)) {
       throw new StompError('STOMP_ERR_DUPLICATE_SUBSCRIPTION', `subscription id '${truncate(id)}' is already in use on this session`);
     }
@@ -475,11 +529,13 @@ export class StompSession implements SessionContext {
     if (maxSubscriptions > 0 && this.subscriptions.size >= maxSubscriptions) {
       throw limitError('maxSubscriptionsPerSession', maxSubscriptions, 'subscriptions on one session');
     }
-    const ack = (header(frame, 'ack') ?? 'auto') as AckMode;
-    if (!ACK_MODES.includes(ack) || (ack === 'client-individual' && this.version === '1.0')) {
+    const ackHeader = header(frame, 'ack') ?? 'auto';
+    // The mode as our own constant, not the frame's copy of it.
+    const ack = ACK_MODES[ACK_MODES.indexOf(ackHeader as AckMode)];
+    if (ack === undefined || (ack === 'client-individual' && this.version === '1.0')) {
       throw new StompError(
         'STOMP_ERR_BAD_HEADER',
-        `invalid ack mode '${truncate(ack)}': expected ${this.version === '1.0' ? 'auto or client' : 'auto, client or client-individual'}`,
+        `invalid ack mode '${truncate(ackHeader)}': expected ${this.version === '1.0' ? 'auto or client' : 'auto, client or client-individual'}`,
       );
     }
     const prefetchHeader = header(frame, 'prefetch-count');
@@ -768,7 +824,7 @@ export class StompSession implements SessionContext {
   /** Turns any failure into one ERROR frame and a close. */
   fail(err: unknown, receiptId: string | undefined, reason?: CloseReason): void {
     if (!this.isOpen) return;
-    this.decoder.pause();
+    this.decoder?.pause();
     let error: StompError;
     if (isStompError(err)) {
       error = err;
@@ -793,7 +849,7 @@ export class StompSession implements SessionContext {
   private shutdown(code: number, reason: string, terminate = false): void {
     if (!this.isOpen) return;
     this.state = 'closing';
-    this.decoder.pause();
+    this.decoder?.pause();
     this.clearTimers();
     if (terminate) {
       this.outbox.discard();
@@ -810,11 +866,13 @@ export class StompSession implements SessionContext {
     if (send > 0) {
       // Checking at half the interval keeps every gap below `send` ms without sending more than needed.
       const tick = Math.max(1, Math.floor(send / 2));
+      this.outbox.lastWriteAt = Date.now();
       this.sendTimer = setInterval(onSendTick, tick, this, tick);
       this.sendTimer.unref();
     }
     if (receive > 0) {
       const limit = receive * this.host.options.heartbeatGrace;
+      this.lastReadAt = Date.now();
       this.receiveTimer = setInterval(onReceiveTick, Math.max(1, Math.floor(receive / 2)), this, limit);
       this.receiveTimer.unref();
     }
@@ -829,7 +887,7 @@ export class StompSession implements SessionContext {
   /** @internal timer callback */
   checkPeerAlive(limit: number): void {
     // While an asynchronous frame holds reading paused, the peer's heart-beats wait unread.
-    if (this.state !== 'connected' || this.decoder.paused) return;
+    if (this.state !== 'connected' || this.decoder?.paused === true) return;
     const silent = Date.now() - this.lastReadAt;
     if (silent > limit) {
       const error = new StompError('STOMP_ERR_HEARTBEAT_TIMEOUT', `heart-beat timeout: nothing received for ${silent} ms (limit ${limit} ms)`);

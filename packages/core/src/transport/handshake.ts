@@ -57,8 +57,25 @@ export interface HandshakeInit {
 }
 
 export type HandshakeResult =
-  | { accepted: true; user: Principal | undefined; attributes: Map<string, unknown> }
+  /** `attributes` is undefined when no interceptor touched them (the session creates its map on first use). */
+  | { accepted: true; user: Principal | undefined; attributes: Map<string, unknown> | undefined }
   | { accepted: false; status: number; reason: string };
+
+/** A HandshakeContext whose attribute map is made only if an interceptor asks for it. */
+class Context implements HandshakeContext {
+  constructor(
+    private map: Map<string, unknown> | undefined,
+    public user: Principal | undefined,
+  ) {}
+
+  get attributes(): Map<string, unknown> {
+    return (this.map ??= new Map());
+  }
+
+  get attributesIfAny(): Map<string, unknown> | undefined {
+    return this.map;
+  }
+}
 
 export interface HandshakeOptions {
   /** See BrokerOptions.allowedOrigins. */
@@ -123,7 +140,7 @@ export class Handshake {
   async run(req: IncomingMessage, init: HandshakeInit = {}): Promise<HandshakeResult> {
     const refused = this.checkOrigin(req);
     if (refused !== undefined) return rejected(refused);
-    const ctx: HandshakeContext = { attributes: init.attributes ?? new Map(), user: init.user };
+    const ctx = new Context(init.attributes, init.user);
     for (const interceptor of this.interceptors) {
       if (interceptor.before === undefined) continue;
       let result: BeforeResult;
@@ -143,7 +160,7 @@ export class Handshake {
       this.logger.error({ result, url: req.url }, 'a handshake interceptor returned something other than boolean, undefined or { status }; refusing');
       return { accepted: false, status: 500, reason: STATUS_CODES[500]! };
     }
-    return { accepted: true, user: ctx.user, attributes: ctx.attributes };
+    return { accepted: true, user: ctx.user, attributes: ctx.attributesIfAny };
   }
 
   /** The `after` interceptors; a throw is logged, it does not end the session. */

@@ -11,11 +11,12 @@
  * compression.
  */
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { PerMessageDeflateOptions } from 'ws';
 import { WS_SUBPROTOCOLS } from '../codec/versions';
-import type { Connection } from '../session/connection';
+import type { Connection, ConnectionEndpoint } from '../session/connection';
 
 export interface WebSocketOptions {
   /**
@@ -73,6 +74,44 @@ function frameHeader(target: Buffer, offset: number, length: number, binary: boo
   return offset + 10;
 }
 
+/** ws error codes whose close code is not 1002 (protocol error); from ws/lib/receiver.js. */
+const WS_ERROR_CLOSE_CODES: Record<string, number> = {
+  WS_ERR_INVALID_UTF8: 1007,
+  WS_ERR_TOO_MANY_BUFFERED_PARTS: 1008,
+  WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: 1009,
+  WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH: 1009,
+};
+
+/** The close code ws sends for one of its protocol errors (RFC 6455 §7.4.1), from the error's `code`. */
+export function webSocketErrorCode(err: Error): number | undefined {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'string' || !code.startsWith('WS_ERR_')) return undefined;
+  return WS_ERROR_CLOSE_CODES[code] ?? 1002;
+}
+
+const kConnection = Symbol('stompkit.connection');
+
+/** A ws socket bound to its connection: the listeners below are shared by every connection. */
+interface BoundWebSocket extends WebSocket {
+  [kConnection]: WebSocketConnection;
+}
+
+// Module-level listeners (`this` is the ws socket): no closure per connection, as ws does itself.
+function onMessage(this: WebSocket, data: Buffer): void {
+  (this as BoundWebSocket)[kConnection].endpoint!.receive(data);
+}
+function onClose(this: WebSocket, code: number): void {
+  const connection = (this as BoundWebSocket)[kConnection];
+  // ws's 'close' only reports 1006 after a protocol error; the code it answered with is the one.
+  connection.endpoint!.transportClosed(connection.errorCode ?? code);
+}
+function onError(this: WebSocket, err: Error): void {
+  const connection = (this as BoundWebSocket)[kConnection];
+  const closeCode = webSocketErrorCode(err);
+  connection.errorCode ??= closeCode;
+  connection.endpoint!.transportError(err, closeCode);
+}
+
 export class WebSocketConnection implements Connection {
   /**
    * Parts up to this many bytes are copied into the one buffer a flush writes; larger ones (big
@@ -94,6 +133,11 @@ export class WebSocketConnection implements Connection {
   private pendingCopyBytes = 0;
   /** Wire bytes of the pending frames (for bufferedBytes). */
   private pendingBytes = 0;
+  /** @internal Receives the socket's events (bind()). */
+  endpoint: ConnectionEndpoint | undefined = undefined;
+  /** @internal The close code ws answered its first protocol error with. */
+  errorCode: number | undefined = undefined;
+  private drainWatched = false;
 
   constructor(
     readonly ws: WebSocket,
@@ -207,6 +251,10 @@ export class WebSocketConnection implements Connection {
     if (this.ws.readyState === WebSocket.OPEN) this.ws.close(code, reason.slice(0, 120));
   }
 
+  get remoteAddress(): string | undefined {
+    return (this.socket as Partial<Socket>).remoteAddress;
+  }
+
   get bufferedBytes(): number {
     return this.socket.writableLength + this.pendingBytes;
   }
@@ -226,8 +274,22 @@ export class WebSocketConnection implements Connection {
     this.ws.terminate();
   }
 
-  onDrain(listener: () => void): void {
-    this.socket.on('drain', listener);
+  bind(endpoint: ConnectionEndpoint): void {
+    this.endpoint = endpoint;
+    const ws = this.ws as BoundWebSocket;
+    ws[kConnection] = this;
+    ws.on('message', onMessage);
+    ws.on('close', onClose);
+    ws.on('error', onError);
+  }
+
+  watchDrain(): void {
+    if (this.drainWatched) return;
+    this.drainWatched = true;
+    this.socket.once('drain', () => {
+      this.drainWatched = false;
+      this.endpoint?.drained();
+    });
   }
 }
 

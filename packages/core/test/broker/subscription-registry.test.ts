@@ -15,7 +15,7 @@ describe('SubscriptionRegistry', () => {
     expect(registry.subscribers('/topic/a/x')).toBeUndefined();
     expect(registry.get('s1', '2')).toBe(c);
     expect(registry.get('s2', '2')).toBeUndefined();
-    expect([...(registry.sessionSubscriptions('s1')?.values() ?? [])]).toEqual([a, c]);
+    expect(registry.sessionSubscriptions('s1')).toEqual([a, c]);
     expect(registry.size).toBe(3);
     expect(registry.destinationCount).toBe(2);
     expect([...registry.destinations()].sort()).toEqual(['/topic/a', '/topic/b']);
@@ -39,7 +39,7 @@ describe('SubscriptionRegistry', () => {
     expect(registry.remove('nobody', '1')).toBeUndefined();
     expect(registry.size).toBe(0);
     expect(registry.destinationCount).toBe(0);
-    expect(registry.sessionSubscriptions('s1')).toBeUndefined();
+    expect(registry.sessionSubscriptions('s1')).toEqual([]);
   });
 
   it('removes all of a session’s subscriptions in subscription order, leaving other sessions alone', () => {
@@ -52,6 +52,29 @@ describe('SubscriptionRegistry', () => {
     expect(registry.size).toBe(1);
     expect([...(registry.subscribers('/topic/a') ?? [])]).toEqual([theirs]);
     expect(registry.subscribers('/topic/b')).toBeUndefined();
+  });
+
+  it('keeps a session from one subscription to many and back', () => {
+    const registry = new SubscriptionRegistry();
+    const [a, b, c] = ['1', '2', '3'].map((id) => entry('s1', id, `/topic/${id}`));
+    registry.add(a);
+    expect(registry.add(entry('s1', '1', '/topic/other'))).toBe(false);
+    registry.add(b);
+    registry.add(c);
+    expect(registry.add(entry('s1', '2', '/topic/other'))).toBe(false);
+    expect(registry.sessionSubscriptions('s1')).toEqual([a, b, c]);
+    expect(registry.remove('s1', '1')).toBe(a);
+    expect(registry.get('s1', '1')).toBeUndefined();
+    expect(registry.get('s1', '3')).toBe(c);
+    expect(registry.remove('s1', '3')).toBe(c);
+    expect(registry.remove('s1', '2')).toBe(b);
+    expect(registry.sessionSubscriptions('s1')).toEqual([]);
+    expect(registry.add(a)).toBe(true);
+    expect(registry.get('s1', '1')).toBe(a);
+    expect(registry.get('s1', '2')).toBeUndefined();
+    expect(registry.removeSession('s1')).toEqual([a]);
+    expect(registry.size).toBe(0);
+    expect(registry.destinationCount).toBe(0);
   });
 
   it('lets a caller iterate a destination while members are removed and added', () => {

@@ -211,6 +211,31 @@ describe('Decoder', () => {
       expect(decoder.bufferedBytes).toBe(3);
     });
 
+    it('is idle only between frames with nothing buffered, held or failed, and can then serve another stream', () => {
+      const seen: string[] = [];
+      const decoder = new Decoder({ frame: (f) => seen.push(`first ${f.headers[0][1]}`) });
+      expect(decoder.idle).toBe(true);
+      decoder.push(Buffer.from('SEND\ndestination:/a\n\nhel'));
+      expect(decoder.idle).toBe(false);
+      expect(() => decoder.rebind({ frame: () => undefined }, '1.2')).toThrow(/not idle/);
+      decoder.push(Buffer.from('lo\0'));
+      expect(decoder.idle).toBe(true);
+      decoder.pause();
+      expect(decoder.idle).toBe(false);
+      decoder.resume();
+      decoder.push(Buffer.from('\r'));
+      expect(decoder.idle).toBe(false); // half of a CRLF heart-beat
+      decoder.push(Buffer.from('\n'));
+      expect(decoder.idle).toBe(true);
+      // Rebound: frames go to the new handlers, unescaped per the new version (1.0: none).
+      decoder.rebind({ frame: (f) => seen.push(`second ${f.headers[0][1]}`) }, '1.0');
+      decoder.push(Buffer.from('SEND\ndestination:/b\\c\n\n\0'));
+      expect(seen).toEqual(['first /a', 'second /b\\c']);
+      decoder.rebind({ frame: () => undefined }, '1.2');
+      expect(() => decoder.push(Buffer.from('SEND\nx:\\q\n\n\0'))).toThrow(StompError);
+      expect(decoder.idle).toBe(false);
+    });
+
     it('ignores empty chunks', () => {
       const { events } = feed([Buffer.alloc(0), Buffer.from('DISCONNECT\n\n'), Buffer.alloc(0), Buffer.from('\0')]);
       expect(framesOf(events)).toHaveLength(1);

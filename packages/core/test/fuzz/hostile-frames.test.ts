@@ -317,7 +317,7 @@ const fuzzInterceptor: ChannelInterceptor = {
 let server: TestServer;
 const logger = new RecordingLogger();
 const timers = new TimerTracker();
-const onFrame = (StompSession.prototype as unknown as { onFrame(frame: Frame): void }).onFrame;
+const onFrame = StompSession.prototype.frame;
 
 // Node's default: jest raises it to 100, and capturing 100-frame stacks for every StompError the
 // hostile frames cause would be most of the run's cost (the library's errors are not that costly).
@@ -328,7 +328,7 @@ beforeAll(() => {
 
 afterAll(async () => {
   Error.stackTraceLimit = stackTraceLimit;
-  (StompSession.prototype as unknown as { onFrame(frame: Frame): void }).onFrame = onFrame;
+  StompSession.prototype.frame = onFrame;
   timers.uninstall();
   await server?.close();
 });
@@ -369,7 +369,7 @@ async function fuzz(): Promise<void> {
   // Frames the server decoded for hostile sessions, and why each session ended.
   const goodSessions = new Set<string>();
   let decoded = 0;
-  (StompSession.prototype as unknown as { onFrame(frame: Frame): void }).onFrame = function (this: StompSession, frame: Frame) {
+  StompSession.prototype.frame = function (this: StompSession, frame: Frame) {
     if (!goodSessions.has(this.sessionId)) decoded++;
     return onFrame.call(this, frame);
   };

@@ -286,6 +286,30 @@ describe('MESSAGE frames', () => {
     expect((await c.expect('MESSAGE')).body.toString()).toBe('three');
   });
 
+  it('keeps a half-read frame of one session apart from whole frames other sessions send meanwhile', async () => {
+    // Idle sessions share decoders (session/decoder-pool.ts): a session in the middle of a frame must
+    // keep its own, and each session's version must govern its own header unescaping.
+    const sub = await connect();
+    sub.send('SUBSCRIBE', { id: '1', destination: '/topic/mix', receipt: 'sub' });
+    await sub.expect('RECEIPT');
+    const a = await connect('1.2');
+    const b = await connect('1.0');
+    // One WebSocket message: a whole SEND (answered by its RECEIPT) and the start of the next one.
+    a.raw('SEND\ndestination:/topic/mix\nreceipt:a1\nx-note:a\\c1\n\nfirst\0SEND\ndestination:/topic/mix\nx-no');
+    await a.expect('RECEIPT');
+    b.raw('SEND\ndestination:/topic/mix\nreceipt:b1\nx-note:b\\c1\n\nfrom-b\0');
+    await b.expect('RECEIPT');
+    a.raw('te:a\\c2\n\nsecond\0');
+    const got = [await sub.expect('MESSAGE'), await sub.expect('MESSAGE'), await sub.expect('MESSAGE')];
+    // As written to the 1.2 subscriber (RawClient does not unescape): A's 1.2 'a\\c1' was read as
+    // 'a:1' (and is escaped again on the way out); B's 1.0 'b\\c1' is literal text, backslash included.
+    expect(got.map((m) => [m.body.toString(), m.headers['x-note']])).toEqual([
+      ['first', 'a\\c1'],
+      ['from-b', 'b\\\\c1'],
+      ['second', 'a\\c2'],
+    ]);
+  });
+
   it('accepts CRLF line endings and heart-beat EOLs between frames', async () => {
     const c = await connect();
     c.raw('\r\n\nSUBSCRIBE\r\nid:1\r\ndestination:/topic/crlf\r\nreceipt:r\r\n\r\n\0\r\n');
