@@ -4,8 +4,11 @@
  * plain requests answer `GET /stats` with the process's memory and CPU counters (after a full GC
  * when the process runs with --expose-gc and `?gc=1` is asked), SIGTERM/SIGINT ending the process
  * normally (so --cpu-prof profiles get written), and a `ready <port>` line on stdout once listening.
+ * With BENCH_HEAP_SNAPSHOTS=1, `GET /heapsnapshot` writes a heap snapshot (bench/heap.js).
  */
 const http = require('node:http');
+const os = require('node:os');
+const path = require('node:path');
 
 function stats(gc) {
   if (gc && typeof global.gc === 'function') global.gc();
@@ -15,6 +18,14 @@ function stats(gc) {
 }
 
 function handleStats(req, res) {
+  if (process.env.BENCH_HEAP_SNAPSHOTS === '1' && req.url.startsWith('/heapsnapshot')) {
+    // bench/heap.js: a full GC, then a heap snapshot written to a file; answers its path.
+    if (typeof global.gc === 'function') global.gc();
+    const file = require('node:v8').writeHeapSnapshot(path.join(os.tmpdir(), `stompkit-bench-${process.pid}-${Date.now()}.heapsnapshot`));
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end(file);
+    return true;
+  }
   if (req.url.startsWith('/stats')) {
     const body = JSON.stringify(stats(req.url.includes('gc=1')));
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
