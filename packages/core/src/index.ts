@@ -16,7 +16,7 @@ export { MessagingTemplate, toBody } from './template';
 export type { Payload, SendOptions } from './template';
 export { StompSession } from './session/stomp-session';
 export type { CloseReason, SessionState, SessionSubscription } from './session/stomp-session';
-export type { Connection } from './session/connection';
+export type { Connection, ConnectionEndpoint } from './session/connection';
 export { CloseCode } from './session/connection';
 export { InboundChannel } from './channel/inbound-channel';
 export type { ChannelEvents, RefusedFrame, SessionContext, SubscriptionInfo } from './channel/inbound-channel';

@@ -20,11 +20,12 @@ import { controllerEntries } from './app/decorators';
 import type { HandleOptions, MessageHandler } from './app/types';
 import { UserRegistry } from './user/user-registry';
 import { resolveOptions, type BrokerOptions, type Principal, type ResolvedOptions } from './options';
-import { StompSession, type CloseReason, type SessionHost, type SlowConsumerInfo } from './session/stomp-session';
+import { onReceiveTick, onSendTick, StompSession, type CloseReason, type SessionHost, type SlowConsumerInfo } from './session/stomp-session';
 import { StompError } from './errors';
 import { CloseCode } from './session/connection';
 import { ownString } from './codec/frame';
 import { DecoderPool } from './session/decoder-pool';
+import { HeartbeatClock } from './session/heartbeat-clock';
 import type { OutboxLimits } from './session/outbox';
 import { MessagingTemplate, type Payload, type SendOptions } from './template';
 import {
@@ -123,6 +124,8 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
   readonly decoders: DecoderPool;
   /** One outbound-limits object shared by every session. */
   readonly outboxLimits: OutboxLimits;
+  /** Heart-beat ticks for every session (session/heartbeat-clock.ts). */
+  readonly heartbeats = { send: new HeartbeatClock(onSendTick), receive: new HeartbeatClock(onReceiveTick) };
   private inProcessCounter = 0;
   private closed = false;
   private closing: Promise<void> | undefined;

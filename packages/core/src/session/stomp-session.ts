@@ -40,6 +40,7 @@ import { isBinaryMessage } from './binary';
 import { Outbox, type OutboxLimits } from './outbox';
 import { SubscriptionTable } from './subscription-table';
 import type { DecoderPool } from './decoder-pool';
+import type { HeartbeatClock } from './heartbeat-clock';
 import type { Metrics } from '../metrics/metrics';
 
 export type SessionState = 'awaiting-connect' | 'connecting' | 'connected' | 'closing' | 'closed';
@@ -59,6 +60,8 @@ export interface SessionHost {
   readonly channel: InboundChannel;
   /** Decoders lent to sessions for a read (an idle session holds none). */
   readonly decoders: DecoderPool;
+  /** One interval per heart-beat period for all sessions (onSendTick / onReceiveTick). */
+  readonly heartbeats: { readonly send: HeartbeatClock<StompSession>; readonly receive: HeartbeatClock<StompSession> };
   /** The outbound limits every session applies (one object for all of them). */
   readonly outboxLimits: OutboxLimits;
   nextMessageId(): string;
@@ -131,8 +134,9 @@ export class StompSession implements SessionContext, ConnectionEndpoint, Decoder
    */
   private lastReadAt = 0;
   private connectTimer: NodeJS.Timeout | undefined;
-  private sendTimer: NodeJS.Timeout | undefined;
-  private receiveTimer: NodeJS.Timeout | undefined;
+  /** Negotiated heart-beat checks on the host's clocks: the send tick and the silence limit, ms (0 = none). */
+  private sendTick = 0;
+  private silenceLimit = 0;
   private readonly metrics: Metrics | undefined;
   /** The settling of the frame being handled asynchronously, if any (graceful shutdown waits for it). */
   private inFlight: Promise<void> | undefined;
@@ -331,7 +335,7 @@ export class StompSession implements SessionContext, ConnectionEndpoint, Decoder
 
   /** Records the time of a read when receive heart-beats or maxFramesPerSecond need it. */
   private touchRead(): void {
-    if (this.receiveTimer !== undefined || this.host.options.limits.maxFramesPerSecond > 0) this.lastReadAt = Date.now();
+    if (this.silenceLimit > 0 || this.host.options.limits.maxFramesPerSecond > 0) this.lastReadAt = Date.now();
   }
 
   /** Fixed one-second windows, timed by the arrival of the data (no timer, no extra clock read). */
@@ -867,14 +871,14 @@ export class StompSession implements SessionContext, ConnectionEndpoint, Decoder
       // Checking at half the interval keeps every gap below `send` ms without sending more than needed.
       const tick = Math.max(1, Math.floor(send / 2));
       this.outbox.lastWriteAt = Date.now();
-      this.sendTimer = setInterval(onSendTick, tick, this, tick);
-      this.sendTimer.unref();
+      this.sendTick = tick;
+      this.host.heartbeats.send.add(this, tick, tick);
     }
     if (receive > 0) {
       const limit = receive * this.host.options.heartbeatGrace;
       this.lastReadAt = Date.now();
-      this.receiveTimer = setInterval(onReceiveTick, Math.max(1, Math.floor(receive / 2)), this, limit);
-      this.receiveTimer.unref();
+      this.silenceLimit = limit;
+      this.host.heartbeats.receive.add(this, Math.max(1, Math.floor(receive / 2)), limit);
     }
   }
 
@@ -905,17 +909,19 @@ export class StompSession implements SessionContext, ConnectionEndpoint, Decoder
 
   private clearTimers(): void {
     if (this.connectTimer !== undefined) clearTimeout(this.connectTimer);
-    if (this.sendTimer !== undefined) clearInterval(this.sendTimer);
-    if (this.receiveTimer !== undefined) clearInterval(this.receiveTimer);
-    this.connectTimer = this.sendTimer = this.receiveTimer = undefined;
+    this.connectTimer = undefined;
+    if (this.sendTick > 0) this.host.heartbeats.send.remove(this, this.sendTick);
+    if (this.silenceLimit > 0) this.host.heartbeats.receive.remove(this, this.silenceLimit);
+    this.sendTick = this.silenceLimit = 0;
   }
 }
 
 // Module-level timer callbacks: no closure per session (ws does the same for its listeners).
-function onSendTick(session: StompSession, tick: number): void {
+/** The host's heart-beat clocks (session/heartbeat-clock.ts) call these. */
+export function onSendTick(session: StompSession, tick: number): void {
   session.sendHeartbeatIfIdle(tick);
 }
-function onReceiveTick(session: StompSession, limit: number): void {
+export function onReceiveTick(session: StompSession, limit: number): void {
   session.checkPeerAlive(limit);
 }
 function onConnectTimeout(session: StompSession): void {

@@ -482,6 +482,36 @@ describe('heart-beats', () => {
     await c.expectError('heart-beat timeout', 2000);
   });
 
+  it('judges each session by its own heart-beats while sessions share the clock that ticks them', async () => {
+    await server.close();
+    server = await startServer({ heartbeat: [30, 40] });
+    // Same negotiated periods: one tick walks all three (session/heartbeat-clock.ts).
+    const [silent, beating, listening] = await Promise.all(
+      ['40,30', '40,30', '0,30'].map((hb) => RawClient.connect(server.url, { 'accept-version': '1.2', 'heart-beat': hb })),
+    );
+    clients.push(silent, beating, listening);
+    const beat = setInterval(() => beating.raw('\n'), 15);
+    try {
+      await silent.expectError('heart-beat timeout', 2000);
+      // The others lived through the tick that closed `silent`, and the listener still gets EOLs.
+      const beatsBefore = listening.heartbeats;
+      beating.send('SUBSCRIBE', { id: '1', destination: '/topic/hb', receipt: 'after' });
+      await beating.expect('RECEIPT');
+      await listening.waitFor(() => listening.heartbeats >= beatsBefore + 3, 2000, 'heart-beats');
+      expect([beating.closed, listening.closed]).toEqual([false, false]);
+    } finally {
+      clearInterval(beat);
+    }
+    // The listener promised none, so it is only sent to: the silence check runs for `beating` alone.
+    expect(server.broker.heartbeats.receive.size).toBe(1);
+    expect(server.broker.heartbeats.send.size).toBe(3 - 1);
+    beating.close();
+    listening.close();
+    await listening.waitClosed();
+    await server.broker.close();
+    expect([server.broker.heartbeats.send.size, server.broker.heartbeats.receive.size]).toEqual([0, 0]);
+  });
+
   it('keeps a client that sends heart-beats', async () => {
     await server.close();
     server = await startServer({ heartbeat: [0, 40] });
