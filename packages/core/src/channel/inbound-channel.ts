@@ -54,6 +54,8 @@ export interface SessionContext extends Consumer {
   readonly attributes: Map<string, unknown>;
   /** Ends the session with an ERROR frame carrying `message` (used when an outbound interceptor rejects with close). */
   close?(message: string): void;
+  /** False once the session is closing or closed (a SUBSCRIBE held by an async interceptor then registers nothing). */
+  readonly isOpen?: boolean;
 }
 
 export interface SubscriptionInfo {
@@ -175,7 +177,12 @@ export class InboundChannel implements AppHost {
     );
   }
 
-  subscribe(session: SessionContext, spec: SubscriptionSpec, headers: HeaderList = NO_HEADERS): void | Promise<void> {
+  /**
+   * Registers a subscription (broker, user destination or subscribe mapping). Resolves to `false`
+   * when nothing was registered: an interceptor dropped the SUBSCRIBE, or the session ended while
+   * an async interceptor held it (then no 'subscribe' event fires after its 'disconnect').
+   */
+  subscribe(session: SessionContext, spec: SubscriptionSpec, headers: HeaderList = NO_HEADERS): void | false | Promise<void | false> {
     if (this.inbound === undefined) return this.routeSubscribe(session, spec, headers);
     const initial = channelMessage({
       command: 'SUBSCRIBE',
@@ -184,14 +191,15 @@ export class InboundChannel implements AppHost {
       body: EMPTY_BODY,
       subscriptionId: spec.id,
     });
-    return this.inbound.run(
+    return this.inbound.run<void | false>(
       initial,
       session,
       (final) => {
+        if (session.isOpen === false) return false;
         const destination = final.destination ?? spec.destination;
         return this.routeSubscribe(session, destination === spec.destination ? spec : { ...spec, destination }, headers);
       },
-      undefined,
+      false,
     );
   }
 

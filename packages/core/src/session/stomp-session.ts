@@ -558,19 +558,20 @@ export class StompSession implements SessionContext, ConnectionEndpoint, Decoder
     const filter = selector === undefined ? undefined : compileSelector(selector);
     const subscription: SessionSubscription = { id, destination, ack };
     this.subscriptions.set(id, subscription);
-    let result: void | Promise<void>;
+    let result: void | false | Promise<void | false>;
     try {
       result = this.host.channel.subscribe(this, { id, destination, ack, prefetch, filter }, frame.headers);
     } catch (err) {
       this.subscriptions.delete(id);
       throw err;
     }
-    if (result !== undefined) {
+    if (isPromise(result)) {
       result = result.then(
-        () => {
-          // The client left while the subscription was being set up (an async interceptor or
-          // broker): transportClosed released what the session held before this one existed.
-          if (this.state === 'closed') this.releaseLate(subscription);
+        (outcome) => {
+          // The client left while the subscription was being set up (an async broker; an async
+          // interceptor registers nothing then, `false`): transportClosed released what the session
+          // held before this one existed.
+          if (this.state === 'closed' && outcome !== false) this.releaseLate(subscription);
         },
         (err: unknown) => {
           this.subscriptions.delete(id);
@@ -930,7 +931,7 @@ function onConnectTimeout(session: StompSession): void {
 
 function noop(): void {}
 
-function isPromise(value: unknown): value is Promise<unknown> {
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
   return value instanceof Promise;
 }
 
