@@ -84,7 +84,8 @@ const SCENARIOS = [
     load: 'latency',
     metric: 'p99Ms',
     lowerIsBetter: true,
-    target: { floorAtMost: 1.0 },
+    // No target: the latency target is at 1,000 subscribers (latency-1000). At 200 neither server is
+    // near saturation and both p99s sit at ~6-8 ms, moving 0.9-1.1x against each other run to run.
     params: { subscribers: 200, rate: 100, bodyBytes: BODY, warmupMs: 1000, durationMs: 5000 },
     quick: { subscribers: 50, warmupMs: 200, durationMs: 600 },
   },
