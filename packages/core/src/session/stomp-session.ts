@@ -183,13 +183,18 @@ export class StompSession implements SessionContext, ConnectionEndpoint, Decoder
   receive(chunk: Buffer): void {
     if (!this.isOpen) return;
     this.touchRead();
-    const decoder = (this.decoder ??= this.host.decoders.take(this, this.version));
+    const decoder = this.heldDecoder();
     try {
       decoder.push(chunk);
     } catch (err) {
       this.fail(err, undefined);
     }
     this.releaseDecoder();
+  }
+
+  /** The decoder this session holds, borrowed from the pool if it holds none. */
+  private heldDecoder(): Decoder {
+    return (this.decoder ??= this.host.decoders.take(this, this.version));
   }
 
   /** Gives the decoder back to the pool when it holds nothing of this stream. */
@@ -200,10 +205,6 @@ export class StompSession implements SessionContext, ConnectionEndpoint, Decoder
     this.host.decoders.give(decoder);
   }
 
-  /** Pauses reading frames: the decoder (taken if none is held) keeps what arrives meanwhile. */
-  private pauseDecoder(): void {
-    (this.decoder ??= this.host.decoders.take(this, this.version)).pause();
-  }
 
   /**
    * The transport reported an error; it closes the connection itself, with `closeCode` when the
@@ -262,7 +263,7 @@ export class StompSession implements SessionContext, ConnectionEndpoint, Decoder
   quiesce(): Promise<void> | undefined {
     if (!this.isOpen) return undefined;
     this.quiescing = true;
-    this.pauseDecoder();
+    this.heldDecoder().pause();
     this.connection.pause();
     return this.inFlight?.then(noop, noop);
   }
@@ -303,7 +304,7 @@ export class StompSession implements SessionContext, ConnectionEndpoint, Decoder
     }
     if (result !== undefined) {
       // Keep frame order: nothing else is parsed until this frame took effect.
-      this.pauseDecoder();
+      this.heldDecoder().pause();
       this.connection.pause();
       this.inFlight = result.then(
         () => {

@@ -83,7 +83,7 @@ const WS_ERROR_CLOSE_CODES: Record<string, number> = {
 };
 
 /** The close code ws sends for one of its protocol errors (RFC 6455 §7.4.1), from the error's `code`. */
-export function webSocketErrorCode(err: Error): number | undefined {
+function webSocketErrorCode(err: Error): number | undefined {
   const code = (err as { code?: unknown }).code;
   if (typeof code !== 'string' || !code.startsWith('WS_ERR_')) return undefined;
   return WS_ERROR_CLOSE_CODES[code] ?? 1002;
