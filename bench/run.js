@@ -110,6 +110,18 @@ const SCENARIOS = [
     quick: { connections: 1000, settleMs: 200, samples: 2 },
   },
   {
+    key: 'idle-10000-hb',
+    title: '10,000 idle subscribed connections, heart-beats 10 s',
+    load: 'idle',
+    metric: 'rssPerConnKB',
+    lowerIsBetter: true,
+    // What an idle @stomp/stompjs client costs with its default heart-beats (10,000,10,000, also the
+    // server's default). The floor and stomp-broker-js answer heart-beat 0,0, so only stompkit runs.
+    servers: ['stompkit'],
+    params: { connections: 10000, concurrency: 200, settleMs: 1000, samples: 5, heartbeat: '10000,10000' },
+    quick: { connections: 1000, settleMs: 200, samples: 2 },
+  },
+  {
     key: 'queue-4',
     title: '/queue, 4 client-ack consumers',
     load: 'queue',
