@@ -125,7 +125,7 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
   /** One outbound-limits object shared by every session. */
   readonly outboxLimits: OutboxLimits;
   /** Heart-beat ticks for every session (session/heartbeat-clock.ts). */
-  readonly heartbeats = { send: new HeartbeatClock(onSendTick), receive: new HeartbeatClock(onReceiveTick) };
+  readonly heartbeats: { readonly send: HeartbeatClock<StompSession>; readonly receive: HeartbeatClock<StompSession> };
   private inProcessCounter = 0;
   private closed = false;
   private closing: Promise<void> | undefined;
@@ -135,6 +135,10 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
     this.options = resolveOptions(options);
     const limits = this.options.limits;
     this.decoders = new DecoderPool({ maxFrameBytes: limits.maxFrameBytes, maxHeaders: limits.maxHeaders, maxHeaderBytes: limits.maxHeaderBytes });
+    const tickFailed = (err: unknown, session: StompSession): void => {
+      this.options.logger.error({ err, sessionId: session.sessionId }, 'a heart-beat check failed');
+    };
+    this.heartbeats = { send: new HeartbeatClock(onSendTick, tickFailed), receive: new HeartbeatClock(onReceiveTick, tickFailed) };
     this.outboxLimits = {
       highWaterMark: limits.outboundHighWaterMark,
       maxBytes: limits.maxOutboundBytes,

@@ -22,7 +22,11 @@ export class HeartbeatClock<T> {
   /** Groups by `arg` (a given arg always comes with the same period). */
   private readonly groups = new Map<number, Group<T>>();
 
-  constructor(private readonly tick: Tick<T>) {}
+  constructor(
+    private readonly tick: Tick<T>,
+    /** A member's tick threw: reported here, and the other members still get theirs. */
+    private readonly onError: (err: unknown, member: T) => void,
+  ) {}
 
   /** Calls `tick(member, arg)` every `period` ms until remove(member, arg). */
   add(member: T, period: number, arg: number): void {
@@ -54,7 +58,13 @@ export class HeartbeatClock<T> {
   run(group: Group<T>): void {
     // A member may leave during its own tick (a heart-beat timeout closes the session): Sets
     // tolerate deletion while iterated.
-    for (const member of group.members) this.tick(member, group.arg);
+    for (const member of group.members) {
+      try {
+        this.tick(member, group.arg);
+      } catch (err) {
+        this.onError(err, member);
+      }
+    }
   }
 }
 
