@@ -8,7 +8,8 @@
  * socket closes after it; `next(err)` becomes a response with the error's status. When the
  * server's Express app is known, the request and response get its prototypes first (as
  * `app.handle` does), so `res.status(401).json(...)`, `req.get()` and 'trust proxy' work as in
- * any route.
+ * any route. `req.query` is a getter on Express 5's request prototype, but on Express 4 it is set by
+ * the router's query middleware, which never sees an upgrade, so it is set here the same way.
  */
 import { ServerResponse, STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -62,6 +63,7 @@ export function runMiddleware(
     Object.setPrototypeOf(req, shape.request);
     Object.setPrototypeOf(res, shape.response);
     s.locals ??= Object.create(null);
+    if (!('query' in req)) (req as IncomingMessage & { query?: unknown }).query = parseQuery(app, req.url ?? '');
   }
   return new Promise<MiddlewareOutcome>((resolve) => {
     let settled = false;
@@ -105,6 +107,15 @@ export function runMiddleware(
     };
     next();
   });
+}
+
+/** Express 4's query middleware: the app's 'query parser fn' setting applied to the query string. */
+function parseQuery(app: Application, url: string): unknown {
+  const parse: unknown = app.get('query parser fn');
+  const start = url.indexOf('?');
+  if (start === -1 || typeof parse !== 'function') return {};
+  const end = url.indexOf('#', start);
+  return parse(url.slice(start + 1, end === -1 ? undefined : end));
 }
 
 /** Express's own convention (finalhandler): `status`/`statusCode` when 4xx/5xx, the message only below 500. */

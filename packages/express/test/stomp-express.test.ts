@@ -256,6 +256,22 @@ describe('principal', () => {
     expect(session.user).toEqual({ name: 'alice', roles: ['user'] });
   });
 
+  it('comes from a middleware reading the token from req.query, as a browser app sends it', async () => {
+    const queryToken = (req: Request, res: Response, next: NextFunction): void => {
+      const token = req.query.access_token;
+      if (typeof token !== 'string' || token === '') {
+        res.status(401).json({ error: 'missing access_token' });
+        return;
+      }
+      (req as Request & { user?: unknown }).user = { name: token };
+      next();
+    };
+    const r = await start({ stomp: { middleware: [queryToken] } });
+    const { headers } = await connect(`${r.url}?access_token=bob`);
+    expect(headers['user-name']).toBe('bob');
+    expect(await refusedUpgrade(r.url)).toMatchObject({ status: 401, body: JSON.stringify({ error: 'missing access_token' }) });
+  });
+
   it('a middleware answering 401 (res.status().json()) refuses the upgrade with that response', async () => {
     const r = await start({ stomp: { middleware: [fakeJwt] } });
     const refusal = await refusedUpgrade(r.url);
