@@ -77,7 +77,7 @@ describe('slow consumers (in process)', () => {
     const received = slow.frames.filter((f) => f.command === 'MESSAGE').length;
     expect(received + dropped).toBe(total + 1);
     expect(slow.closed).toBe(false);
-    slow.close();
+    slow.ws.terminate(); // paused socket: a close handshake would wait out ws's 30 s close timer
     publisher.close();
   });
 
@@ -109,7 +109,7 @@ describe('slow consumers (in process)', () => {
     const seqs = [...slow.frames, ...fast.frames].filter((f) => f.command === 'MESSAGE').map((f) => Number(f.headers.seq));
     expect(new Set(seqs).size).toBe(total);
     expect(server.broker.stats().dropped).toBe(0);
-    slow.close();
+    slow.ws.terminate(); // paused socket: a close handshake would wait out ws's 30 s close timer
     fast.close();
     publisher.close();
   });
@@ -184,7 +184,7 @@ describe('slow consumers (server in its own process)', () => {
     process.stdout.write(`slow-consumer: ${total} × ${size / 1024} KiB in ${Date.now() - started} ms, server peak RSS ${(peak / 1048576).toFixed(1)} MB\n`);
     expect(received).toBe(total);
     expect(peak).toBeLessThan(100 * 1024 * 1024);
-    slow.close();
+    slow.ws.terminate(); // paused socket: a close handshake would wait out ws's 30 s close timer
     fast.close();
     publisher.close();
   }, 120_000);
