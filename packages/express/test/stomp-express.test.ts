@@ -1,6 +1,11 @@
 /**
- * @stompkit/express end to end: a real Express 5 app on an ephemeral loopback port, real WebSocket
- * clients (@stomp/stompjs 7 over ws, raw ws) for the STOMP side, supertest for the HTTP side.
+ * @stompkit/express end to end, once per Express major: the same tests on an Express 5 app (the
+ * `express` devDependency) and on an Express 4 app (the root devDependency `express4`, an npm alias
+ * of express@4), each on an ephemeral loopback port, with real WebSocket clients (@stomp/stompjs 7
+ * over ws, raw ws) for the STOMP side and supertest for the HTTP side.
+ *
+ * Express 4 ships no types and the @types/express installed here describes 5, so the apps of both
+ * majors are typed through the adapter's own parameter types.
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
@@ -8,7 +13,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Client } from '@stomp/stompjs';
-import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
 import request from 'supertest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { createBroker, type BrokerOptions, type StompBroker, type StompSession } from '@stompkit/core';
@@ -17,6 +22,41 @@ import { RawClient } from '../../core/test/helpers/raw-client';
 import { nextEvent, openWs, refusedUpgrade, stompjsConnect, subscribeOnce } from '../../core/test/transport/ws-helpers';
 
 type Server = HttpServer | HttpsServer;
+type App = NonNullable<Parameters<StompExpress['attach']>[1]>;
+type Middleware = NonNullable<StompExpressOptions['middleware']>[number];
+
+/** What an app needs of an Express major: `express()` and `express.json()`. */
+interface ExpressFactory {
+  (): App;
+  json(): Middleware;
+}
+
+/** The Express of the package `name` and the version its package.json gives. */
+function loadExpress(name: 'express' | 'express4'): { express: ExpressFactory; version: string } {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const express = require(name) as ExpressFactory;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { version } = require(`${name}/package.json`) as { version: string };
+  return { express, version };
+}
+
+/** A query string with nested and repeated keys, which the two majors' default query parsers read differently. */
+const QUERY = '?access_token=bob&room[id]=7&tag=a&tag=b';
+
+const majors = [
+  {
+    major: '5',
+    ...loadExpress('express'),
+    /** Express 5's default query parser, 'simple' (node:querystring): no nesting. */
+    parsedQuery: { access_token: 'bob', 'room[id]': '7', tag: ['a', 'b'] },
+  },
+  {
+    major: '4',
+    ...loadExpress('express4'),
+    /** Express 4's default query parser, 'extended' (qs): brackets nest. */
+    parsedQuery: { access_token: 'bob', room: { id: '7' }, tag: ['a', 'b'] },
+  },
+];
 
 /** A self-signed certificate for localhost / 127.0.0.1, for tests only. */
 const tls = {
@@ -25,12 +65,19 @@ const tls = {
 };
 
 interface Running {
-  app: Express;
+  app: App;
   broker: StompBroker;
   stomp: StompExpress;
   server: Server;
   port: number;
   url: string;
+}
+
+interface StartOptions {
+  broker?: BrokerOptions;
+  stomp?: StompExpressOptions;
+  setup?: (app: App) => void;
+  via?: 'app.listen' | 'createServer' | 'https';
 }
 
 const running: Running[] = [];
@@ -45,21 +92,16 @@ afterEach(async () => {
   }
 });
 
-/** An Express app with `app.use(stomp)`, listening via `app.listen()` (default) or `http.createServer(app)`. */
-async function start(
-  options: {
-    broker?: BrokerOptions;
-    stomp?: StompExpressOptions;
-    setup?: (app: Express) => void;
-    via?: 'app.listen' | 'createServer' | 'https';
-  } = {},
-): Promise<Running> {
+/** An app of `express` with `app.use(stomp)`, listening via `app.listen()` (default) or `http.createServer(app)`. */
+async function startApp(express: ExpressFactory, options: StartOptions): Promise<Running> {
   const broker = createBroker({ heartbeat: [0, 0], ...options.broker });
   const stomp = stompExpress(broker, options.stomp);
   const app = express();
   app.use(express.json());
   app.use(stomp);
   app.get('/health', (_req, res) => void res.json({ ok: true }));
+  app.get('/template', (req, res) => void res.json({ send: typeof req.stomp?.send }));
+  app.get('/query', (req, res) => void res.json(req.query));
   app.post('/announce', async (req, res) => {
     await req.stomp.send('/topic/news', req.body);
     res.status(202).json({ sent: true });
@@ -113,237 +155,270 @@ function fakeSessionCookie(req: Request, _res: Response, next: NextFunction): vo
   next();
 }
 
-describe('mounting', () => {
-  it('works with the server app.listen() returns', async () => {
-    const r = await start({ via: 'app.listen' });
-    const { headers } = await connect(r.url);
-    expect(headers.version).toBe('1.2');
+describe.each(majors)('on Express $major', ({ major, express, version, parsedQuery }) => {
+  /** An app of this major; see startApp. */
+  const start = (options: StartOptions = {}): Promise<Running> => startApp(express, options);
+
+  it(`runs on Express ${major} (the package is not another major)`, () => {
+    expect(version.split('.')[0]).toBe(major);
   });
 
-  it('works with http.createServer(app)', async () => {
-    const r = await start({ via: 'createServer' });
-    const { headers } = await connect(r.url);
-    expect(headers.version).toBe('1.2');
-  });
-
-  it('works with https.createServer(options, app) (wss://)', async () => {
-    const r = await start({ via: 'https' });
-    const { client, headers } = await connect(r.url, { ca: tls.cert });
-    expect(headers.version).toBe('1.2');
-    const { message } = await subscribeOnce(client, '/topic/news');
-    await request(r.server).post('/announce').ca(tls.cert).send({ over: 'tls' }).expect(202);
-    expect(JSON.parse((await message).body)).toEqual({ over: 'tls' });
-  });
-
-  it('keeps the other routes of the app working', async () => {
-    const r = await start();
-    await request(r.server).get('/health').expect(200, { ok: true });
-  });
-
-  it('serves a custom path and leaves /ws alone', async () => {
-    const r = await start({ stomp: { path: '/stomp' } });
-    expect(r.url.endsWith('/stomp')).toBe(true);
-    await connect(r.url);
-    expect((await refusedUpgrade(`ws://127.0.0.1:${r.port}/ws`)).status).toBe(404);
-  });
-
-  it('keeps a second WebSocket server on another path of the same HTTP server working', async () => {
-    const r = await start();
-    const echo = new WebSocketServer({ noServer: true });
-    echo.on('connection', (ws: WebSocket) => ws.on('message', (data: Buffer) => ws.send(`echo:${data.toString()}`)));
-    r.server.on('upgrade', (req, socket, head) => {
-      if (req.url === '/echo') echo.handleUpgrade(req, socket, head, (ws) => echo.emit('connection', ws, req));
-    });
-    try {
-      const other = await openWs(`ws://127.0.0.1:${r.port}/echo`, {}, []);
-      const reply = nextEvent<[Buffer]>(other, 'message');
-      other.send('hi');
-      expect((await reply)[0].toString()).toBe('echo:hi');
-      // STOMP still works next to it.
+  describe('mounting', () => {
+    it('works with the server app.listen() returns', async () => {
+      const r = await start({ via: 'app.listen' });
       const { headers } = await connect(r.url);
       expect(headers.version).toBe('1.2');
-      other.close();
-    } finally {
-      echo.close();
-    }
-  });
-
-  it('answers 404 to an upgrade for another path when nobody else listens', async () => {
-    const r = await start();
-    expect((await refusedUpgrade(`ws://127.0.0.1:${r.port}/nope`)).status).toBe(404);
-  });
-});
-
-describe('publishing from routes', () => {
-  it('a POST route publishes through req.stomp to a subscribed @stomp/stompjs client', async () => {
-    const r = await start();
-    const { client } = await connect(r.url);
-    const { message } = await subscribeOnce(client, '/topic/news');
-    await request(r.server).post('/announce').send({ title: 'hello' }).expect(202, { sent: true });
-    const m = await message;
-    expect(JSON.parse(m.body)).toEqual({ title: 'hello' });
-    expect(m.headers['content-type']).toBe('application/json');
-  });
-});
-
-describe('origins', () => {
-  it('refuses a cross-site upgrade with 403 (ws client and supertest)', async () => {
-    const r = await start();
-    const refusal = await refusedUpgrade(r.url, { origin: 'https://evil.example' });
-    expect(refusal).toMatchObject({ status: 403, body: 'Origin not allowed' });
-    const res = await upgradeRequest(r.server).set('Origin', 'https://evil.example');
-    expect(res.status).toBe(403);
-    expect(res.text).toBe('Origin not allowed');
-  });
-
-  it('refuses a bad origin before running the auth middleware', async () => {
-    const seen: string[] = [];
-    const r = await start({ stomp: { middleware: [(req, _res, next) => (seen.push(req.url), next())] } });
-    expect((await refusedUpgrade(r.url, { origin: 'https://evil.example' })).status).toBe(403);
-    expect(seen).toEqual([]);
-  });
-
-  it('accepts same-origin and allowed patterns', async () => {
-    const r = await start({ broker: { allowedOrigins: ['https://*.example.com'] } });
-    await connect(r.url, { origin: `http://127.0.0.1:${r.port}` });
-    await connect(r.url, { origin: 'https://app.example.com' });
-    expect((await refusedUpgrade(r.url, { origin: 'https://example.org' })).status).toBe(403);
-  });
-});
-
-describe('handshake interceptors', () => {
-  it('answers a refusal with its status and reason (ws client and supertest)', async () => {
-    const r = await start({
-      broker: { handshake: [{ before: async (req) => (req.headers['x-plan'] === 'pro' ? true : { status: 402, reason: 'upgrade your plan' }) }] },
     });
-    expect(await refusedUpgrade(r.url)).toMatchObject({ status: 402, body: 'upgrade your plan' });
-    const res = await upgradeRequest(r.server);
-    expect(res.status).toBe(402);
-    expect(res.text).toBe('upgrade your plan');
-    await connect(r.url, { headers: { 'x-plan': 'pro' } });
-  });
 
-  it('sees what the Express middleware established, and its attributes last for the session', async () => {
-    const r = await start({
-      stomp: { middleware: [fakeSessionCookie] },
-      broker: {
-        handshake: [
-          {
-            before: (req, ctx) => {
-              const session = (req as Request & { session?: { sid: string } }).session;
-              if (session === undefined) return { status: 401, reason: 'no session' };
-              ctx.attributes.set('sid', session.sid);
-            },
-          },
-        ],
-      },
+    it('works with http.createServer(app)', async () => {
+      const r = await start({ via: 'createServer' });
+      const { headers } = await connect(r.url);
+      expect(headers.version).toBe('1.2');
     });
-    expect(await refusedUpgrade(r.url)).toMatchObject({ status: 401, body: 'no session' });
-    const connected = nextEvent<[StompSession]>(r.broker, 'connected');
-    await connect(r.url, { headers: { cookie: 'theme=dark; sid=abc123' } });
-    const [session] = await connected;
-    expect(session.attributes.get('sid')).toBe('abc123');
-  });
-});
 
-describe('principal', () => {
-  it('comes from a JWT-style middleware (req.user) into CONNECTED user-name', async () => {
-    const r = await start({ stomp: { middleware: [fakeJwt] } });
-    const connected = nextEvent<[StompSession]>(r.broker, 'connected');
-    const { headers } = await connect(r.url, { headers: { authorization: 'Bearer alice' } });
-    expect(headers['user-name']).toBe('alice');
-    const [session] = await connected;
-    expect(session.user).toEqual({ name: 'alice', roles: ['user'] });
-  });
+    it('works with https.createServer(options, app) (wss://)', async () => {
+      const r = await start({ via: 'https' });
+      const { client, headers } = await connect(r.url, { ca: tls.cert });
+      expect(headers.version).toBe('1.2');
+      const { message } = await subscribeOnce(client, '/topic/news');
+      await request(r.server).post('/announce').ca(tls.cert).send({ over: 'tls' }).expect(202);
+      expect(JSON.parse((await message).body)).toEqual({ over: 'tls' });
+    });
 
-  it('comes from a middleware reading the token from req.query, as a browser app sends it', async () => {
-    const queryToken = (req: Request, res: Response, next: NextFunction): void => {
-      const token = req.query.access_token;
-      if (typeof token !== 'string' || token === '') {
-        res.status(401).json({ error: 'missing access_token' });
-        return;
+    it('keeps the other routes of the app working', async () => {
+      const r = await start();
+      await request(r.server).get('/health').expect(200, { ok: true });
+    });
+
+    it('serves a custom path and leaves /ws alone', async () => {
+      const r = await start({ stomp: { path: '/stomp' } });
+      expect(r.url.endsWith('/stomp')).toBe(true);
+      await connect(r.url);
+      expect((await refusedUpgrade(`ws://127.0.0.1:${r.port}/ws`)).status).toBe(404);
+    });
+
+    it('keeps a second WebSocket server on another path of the same HTTP server working', async () => {
+      const r = await start();
+      const echo = new WebSocketServer({ noServer: true });
+      echo.on('connection', (ws: WebSocket) => ws.on('message', (data: Buffer) => ws.send(`echo:${data.toString()}`)));
+      r.server.on('upgrade', (req, socket, head) => {
+        if (req.url === '/echo') echo.handleUpgrade(req, socket, head, (ws) => echo.emit('connection', ws, req));
+      });
+      try {
+        const other = await openWs(`ws://127.0.0.1:${r.port}/echo`, {}, []);
+        const reply = nextEvent<[Buffer]>(other, 'message');
+        other.send('hi');
+        expect((await reply)[0].toString()).toBe('echo:hi');
+        // STOMP still works next to it.
+        const { headers } = await connect(r.url);
+        expect(headers.version).toBe('1.2');
+        other.close();
+      } finally {
+        echo.close();
       }
-      (req as Request & { user?: unknown }).user = { name: token };
-      next();
-    };
-    const r = await start({ stomp: { middleware: [queryToken] } });
-    const { headers } = await connect(`${r.url}?access_token=bob`);
-    expect(headers['user-name']).toBe('bob');
-    expect(await refusedUpgrade(r.url)).toMatchObject({ status: 401, body: JSON.stringify({ error: 'missing access_token' }) });
-  });
-
-  it('a middleware answering 401 (res.status().json()) refuses the upgrade with that response', async () => {
-    const r = await start({ stomp: { middleware: [fakeJwt] } });
-    const refusal = await refusedUpgrade(r.url);
-    expect(refusal.status).toBe(401);
-    expect(JSON.parse(refusal.body)).toEqual({ error: 'missing token' });
-    expect(r.broker.sessions.size).toBe(0);
-    const res = await upgradeRequest(r.server);
-    expect(res.status).toBe(401);
-    expect(res.body).toEqual({ error: 'missing token' });
-  });
-
-  it("a middleware's next(err) refuses with err.status and its message (below 500)", async () => {
-    const denied = Object.assign(new Error('token expired'), { status: 401 });
-    const r = await start({ stomp: { middleware: [(_req, _res, next) => next(denied)] } });
-    expect(await refusedUpgrade(r.url)).toMatchObject({ status: 401, body: 'token expired' });
-  });
-
-  it('an async middleware that rejects refuses with 500, without leaking the error', async () => {
-    const r = await start({
-      stomp: {
-        middleware: [
-          async () => {
-            throw new Error('session store down: redis://secret');
-          },
-        ],
-      },
     });
-    expect(await refusedUpgrade(r.url)).toMatchObject({ status: 500, body: 'Internal Server Error' });
+
+    it('answers 404 to an upgrade for another path when nobody else listens', async () => {
+      const r = await start();
+      expect((await refusedUpgrade(`ws://127.0.0.1:${r.port}/nope`)).status).toBe(404);
+    });
   });
 
-  it('comes from a custom principal function (async allowed)', async () => {
-    const r = await start({
-      stomp: {
-        middleware: [fakeSessionCookie],
-        principal: async (req) => {
-          const session = (req as Request & { session?: { login: string } }).session;
-          return session === undefined ? undefined : { name: session.login };
+  describe('publishing from routes', () => {
+    it('a POST route publishes through req.stomp to a subscribed @stomp/stompjs client', async () => {
+      const r = await start();
+      const { client } = await connect(r.url);
+      const { message } = await subscribeOnce(client, '/topic/news');
+      await request(r.server).post('/announce').send({ title: 'hello' }).expect(202, { sent: true });
+      const m = await message;
+      expect(JSON.parse(m.body)).toEqual({ title: 'hello' });
+      expect(m.headers['content-type']).toBe('application/json');
+    });
+
+    it('sets req.stomp in a normal route', async () => {
+      const r = await start();
+      await request(r.server).get('/template').expect(200, { send: 'function' });
+    });
+  });
+
+  describe('origins', () => {
+    it('refuses a cross-site upgrade with 403 (ws client and supertest)', async () => {
+      const r = await start();
+      const refusal = await refusedUpgrade(r.url, { origin: 'https://evil.example' });
+      expect(refusal).toMatchObject({ status: 403, body: 'Origin not allowed' });
+      const res = await upgradeRequest(r.server).set('Origin', 'https://evil.example');
+      expect(res.status).toBe(403);
+      expect(res.text).toBe('Origin not allowed');
+    });
+
+    it('refuses a bad origin before running the auth middleware', async () => {
+      const seen: string[] = [];
+      const r = await start({ stomp: { middleware: [(req, _res, next) => (seen.push(req.url), next())] } });
+      expect((await refusedUpgrade(r.url, { origin: 'https://evil.example' })).status).toBe(403);
+      expect(seen).toEqual([]);
+    });
+
+    it('accepts same-origin and allowed patterns', async () => {
+      const r = await start({ broker: { allowedOrigins: ['https://*.example.com'] } });
+      await connect(r.url, { origin: `http://127.0.0.1:${r.port}` });
+      await connect(r.url, { origin: 'https://app.example.com' });
+      expect((await refusedUpgrade(r.url, { origin: 'https://example.org' })).status).toBe(403);
+    });
+  });
+
+  describe('handshake interceptors', () => {
+    it('answers a refusal with its status and reason (ws client and supertest)', async () => {
+      const r = await start({
+        broker: { handshake: [{ before: async (req) => (req.headers['x-plan'] === 'pro' ? true : { status: 402, reason: 'upgrade your plan' }) }] },
+      });
+      expect(await refusedUpgrade(r.url)).toMatchObject({ status: 402, body: 'upgrade your plan' });
+      const res = await upgradeRequest(r.server);
+      expect(res.status).toBe(402);
+      expect(res.text).toBe('upgrade your plan');
+      await connect(r.url, { headers: { 'x-plan': 'pro' } });
+    });
+
+    it('sees what the Express middleware established, and its attributes last for the session', async () => {
+      const r = await start({
+        stomp: { middleware: [fakeSessionCookie] },
+        broker: {
+          handshake: [
+            {
+              before: (req, ctx) => {
+                const session = (req as Request & { session?: { sid: string } }).session;
+                if (session === undefined) return { status: 401, reason: 'no session' };
+                ctx.attributes.set('sid', session.sid);
+              },
+            },
+          ],
         },
-      },
+      });
+      expect(await refusedUpgrade(r.url)).toMatchObject({ status: 401, body: 'no session' });
+      const connected = nextEvent<[StompSession]>(r.broker, 'connected');
+      await connect(r.url, { headers: { cookie: 'theme=dark; sid=abc123' } });
+      const [session] = await connected;
+      expect(session.attributes.get('sid')).toBe('abc123');
     });
-    const { headers } = await connect(r.url, { headers: { cookie: 'sid=42' } });
-    expect(headers['user-name']).toBe('user-42');
-    const anonymous = await connect(r.url);
-    expect(anonymous.headers['user-name']).toBeUndefined();
   });
 
-  it("gets Express's request API (req.get) in principal even without middleware", async () => {
-    const r = await start({ stomp: { principal: (req) => (req.get('x-user') ? { name: req.get('x-user')! } : undefined) } });
-    const { headers } = await connect(r.url, { headers: { 'x-user': 'hank' } });
-    expect(headers['user-name']).toBe('hank');
-  });
-
-  it('comes from CONNECT login/passcode through the authenticator; a refused CONNECT gets ERROR and close', async () => {
-    const r = await start({
-      broker: { authenticate: async ({ login, passcode }) => (passcode === 'pw' ? { name: login ?? 'anon' } : false) },
+  describe('principal', () => {
+    it('comes from a JWT-style middleware (req.user) into CONNECTED user-name', async () => {
+      const r = await start({ stomp: { middleware: [fakeJwt] } });
+      const connected = nextEvent<[StompSession]>(r.broker, 'connected');
+      const { headers } = await connect(r.url, { headers: { authorization: 'Bearer alice' } });
+      expect(headers['user-name']).toBe('alice');
+      const [session] = await connected;
+      expect(session.user).toEqual({ name: 'alice', roles: ['user'] });
     });
-    const { headers } = await connect(r.url, {}, { login: 'carol', passcode: 'pw' });
-    expect(headers['user-name']).toBe('carol');
-    const raw = await RawClient.open(r.url);
-    raw.send('CONNECT', { 'accept-version': '1.2', host: 'h', login: 'carol', passcode: 'nope' });
-    await raw.expectError('authentication failed');
-    expect(raw.frames.map((f) => f.command)).toEqual(['ERROR']);
-  });
-});
 
-describe('shutdown', () => {
-  it('stomp.close() tells connected clients (ERROR server shutting down) and closes them', async () => {
-    const r = await start();
-    const raw = await RawClient.connect(r.url);
-    await r.stomp.close({ timeout: 1000 });
-    await raw.expectError('server shutting down');
-    // Detached: the HTTP server no longer upgrades /ws.
-    expect(r.server.listenerCount('upgrade')).toBe(0);
+    it('comes from a middleware reading the token from req.query, as a browser app sends it', async () => {
+      const queryToken = (req: Request, res: Response, next: NextFunction): void => {
+        const token = req.query.access_token;
+        if (typeof token !== 'string' || token === '') {
+          res.status(401).json({ error: 'missing access_token' });
+          return;
+        }
+        (req as Request & { user?: unknown }).user = { name: token };
+        next();
+      };
+      const r = await start({ stomp: { middleware: [queryToken] } });
+      const { headers } = await connect(`${r.url}?access_token=bob`);
+      expect(headers['user-name']).toBe('bob');
+      expect(await refusedUpgrade(r.url)).toMatchObject({ status: 401, body: JSON.stringify({ error: 'missing access_token' }) });
+    });
+
+    it("sees the same req.query in the upgrade middleware as a route of the same app does (the app's query parser)", async () => {
+      const seen: unknown[] = [];
+      const r = await start({ stomp: { middleware: [(req, _res, next) => (seen.push(req.query), next())] } });
+      const route = await request(r.server).get(`/query${QUERY}`).expect(200);
+      expect(route.body).toEqual(parsedQuery);
+      await connect(`${r.url}${QUERY}`);
+      await connect(r.url);
+      expect(JSON.parse(JSON.stringify(seen))).toEqual([parsedQuery, {}]);
+    });
+
+    it('a middleware answering 401 (res.status().json()) refuses the upgrade with that response', async () => {
+      const r = await start({ stomp: { middleware: [fakeJwt] } });
+      const refusal = await refusedUpgrade(r.url);
+      expect(refusal.status).toBe(401);
+      expect(JSON.parse(refusal.body)).toEqual({ error: 'missing token' });
+      expect(r.broker.sessions.size).toBe(0);
+      const res = await upgradeRequest(r.server);
+      expect(res.status).toBe(401);
+      expect(res.body).toEqual({ error: 'missing token' });
+    });
+
+    it("a middleware's next(err) refuses with err.status and its message (below 500)", async () => {
+      const denied = Object.assign(new Error('token expired'), { status: 401 });
+      const r = await start({ stomp: { middleware: [(_req, _res, next) => next(denied)] } });
+      expect(await refusedUpgrade(r.url)).toMatchObject({ status: 401, body: 'token expired' });
+    });
+
+    it('an async middleware that rejects refuses with 500, without leaking the error', async () => {
+      const r = await start({
+        stomp: {
+          middleware: [
+            async () => {
+              throw new Error('session store down: redis://secret');
+            },
+          ],
+        },
+      });
+      expect(await refusedUpgrade(r.url)).toMatchObject({ status: 500, body: 'Internal Server Error' });
+    });
+
+    it('comes from a custom principal function (async allowed)', async () => {
+      const r = await start({
+        stomp: {
+          middleware: [fakeSessionCookie],
+          principal: async (req) => {
+            const session = (req as Request & { session?: { login: string } }).session;
+            return session === undefined ? undefined : { name: session.login };
+          },
+        },
+      });
+      const { headers } = await connect(r.url, { headers: { cookie: 'sid=42' } });
+      expect(headers['user-name']).toBe('user-42');
+      const anonymous = await connect(r.url);
+      expect(anonymous.headers['user-name']).toBeUndefined();
+    });
+
+    it("gets the app's request API (req.app, req.get) in principal even without middleware", async () => {
+      let seenApp: unknown;
+      const r = await start({
+        stomp: {
+          principal: (req) => {
+            seenApp = req.app;
+            return req.get('x-user') ? { name: req.get('x-user')! } : undefined;
+          },
+        },
+      });
+      const { headers } = await connect(r.url, { headers: { 'x-user': 'hank' } });
+      expect(headers['user-name']).toBe('hank');
+      expect(seenApp).toBe(r.app);
+    });
+
+    it('comes from CONNECT login/passcode through the authenticator; a refused CONNECT gets ERROR and close', async () => {
+      const r = await start({
+        broker: { authenticate: async ({ login, passcode }) => (passcode === 'pw' ? { name: login ?? 'anon' } : false) },
+      });
+      const { headers } = await connect(r.url, {}, { login: 'carol', passcode: 'pw' });
+      expect(headers['user-name']).toBe('carol');
+      const raw = await RawClient.open(r.url);
+      raw.send('CONNECT', { 'accept-version': '1.2', host: 'h', login: 'carol', passcode: 'nope' });
+      await raw.expectError('authentication failed');
+      expect(raw.frames.map((f) => f.command)).toEqual(['ERROR']);
+    });
+  });
+
+  describe('shutdown', () => {
+    it('stomp.close() tells connected clients (ERROR server shutting down) and closes them', async () => {
+      const r = await start();
+      const raw = await RawClient.connect(r.url);
+      await r.stomp.close({ timeout: 1000 });
+      await raw.expectError('server shutting down');
+      // Detached: the HTTP server no longer upgrades /ws.
+      expect(r.server.listenerCount('upgrade')).toBe(0);
+    });
   });
 });
