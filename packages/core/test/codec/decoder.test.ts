@@ -2,6 +2,7 @@ import { Decoder, type DecoderOptions } from '../../src/codec/decoder';
 import type { Frame, HeaderList } from '../../src/codec/frame';
 import type { StompVersion } from '../../src/codec/versions';
 import { StompError, type StompErrorCode } from '../../src/errors';
+import { mulberry32 } from '../helpers/random';
 
 // ---------------------------------------------------------------------------------------------
 // Feeding helpers: every input is fed whole, byte by byte, and in seeded random splits, and all
@@ -18,17 +19,6 @@ interface FeedOptions extends DecoderOptions {
   version?: StompVersion;
   /** Called from the frame callback, e.g. to change the version. */
   onFrame?: (frame: Frame, decoder: Decoder) => void;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function randomSplit(input: Buffer, seed: number): Buffer[] {

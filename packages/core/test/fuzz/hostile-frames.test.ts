@@ -34,7 +34,8 @@ import { reject, type ChannelInterceptor } from '../../src/channel/interceptors'
 import type { Frame } from '../../src/codec/frame';
 import { parseFrames, RawClient, type RawFrame } from '../helpers/raw-client';
 import { startServer, type TestServer } from '../helpers/server';
-import { mulberry32, planStream, sessionSeed, type SessionPlan } from './hostile';
+import { planStream, sessionSeed, type SessionPlan } from './hostile';
+import { mulberry32 } from '../helpers/random';
 import { RecordingLogger, registryCounts, TimerTracker, untilSessions } from './support';
 
 const CI = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false' && process.env.CI !== '0';

@@ -22,6 +22,7 @@
  * good queue.
  */
 import fc from 'fast-check';
+import { mulberry32 } from '../helpers/random';
 
 const LF = Buffer.from('\n');
 const CRLF = Buffer.from('\r\n');
@@ -629,16 +630,4 @@ export function planStream(seed: number, worker: number): (index: number) => Ses
 
 export function sessionSeed(seed: number, worker: number, n: number): number {
   return (Math.imul(seed ^ 0x9e3779b9, 31) + Math.imul(worker + 1, 0x85ebca6b) + Math.imul(n + 1, 0xc2b2ae35)) | 0;
-}
-
-/** Small seeded PRNG for the choices made per session (the decoder tests use the same one). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
