@@ -5,6 +5,7 @@
 import { Client, type IMessage, type StompHeaders } from '@stomp/stompjs';
 import WebSocket from 'ws';
 import { startServer, type TestServer } from '../helpers/server';
+import { activated } from '../transport/ws-helpers';
 
 let server: TestServer;
 const clients: Client[] = [];
@@ -32,13 +33,7 @@ function newClient(extra: Partial<ConstructorParameters<typeof Client>[0]> = {})
 
 async function connected(extra: Partial<ConstructorParameters<typeof Client>[0]> = {}): Promise<{ client: Client; headers: StompHeaders }> {
   const client = newClient(extra);
-  const headers = await new Promise<StompHeaders>((resolve, reject) => {
-    client.onConnect = (frame) => resolve(frame.headers);
-    client.onStompError = (frame) => reject(new Error(frame.headers.message));
-    client.onWebSocketError = () => reject(new Error('websocket error'));
-    client.activate();
-  });
-  return { client, headers };
+  return { client, headers: await activated(client) };
 }
 
 /** Subscribes and resolves once the server confirmed (RECEIPT) that the subscription is live. */

@@ -74,13 +74,17 @@ export async function stompjsConnect(
     heartbeatOutgoing: 0,
     ...extra,
   });
-  const headers = await new Promise<StompHeaders>((resolve, reject) => {
+  return { client, headers: await activated(client) };
+}
+
+/** Activates a @stomp/stompjs client; resolves with the CONNECTED headers, rejects on ERROR or a socket error. */
+export function activated(client: Client): Promise<StompHeaders> {
+  return new Promise<StompHeaders>((resolve, reject) => {
     client.onConnect = (frame) => resolve(frame.headers);
     client.onStompError = (frame) => reject(new Error(frame.headers.message));
     client.onWebSocketError = () => reject(new Error('websocket error'));
     client.activate();
   });
-  return { client, headers };
 }
 
 /** Subscribes and resolves with the first message once the server confirmed (RECEIPT) the subscription. */
