@@ -17,6 +17,7 @@
  * with the default limits and no origin restriction for non-browser clients.
  */
 import { readFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import {
@@ -223,6 +224,17 @@ export function createChatBroker(options: ChatOptions = {}): StompBroker {
 }
 
 /** The /health route's body. */
+/** A started chat server (Express or Fastify flavour). */
+export interface RunningChat {
+  /** http://localhost:<port> */
+  url: string;
+  port: number;
+  broker: StompBroker;
+  server: Server;
+  /** Clients get ERROR 'server shutting down', then the HTTP server closes. */
+  close(): Promise<void>;
+}
+
 export function health(broker: StompBroker): Record<string, unknown> {
   return { ok: true, users: broker.users.count(), ...broker.stats() };
 }
@@ -278,6 +290,20 @@ export function readAsset(asset: Asset): Promise<Buffer> {
 /** The start-up line both flavours print. */
 export function banner(flavour: string, port: number): string {
   return `stompkit chat (${flavour}) on http://localhost:${port} — STOMP endpoint ws://localhost:${port}/ws\n`;
+}
+
+/** The command line of either flavour: start on $PORT, print the banner, close on SIGINT/SIGTERM. */
+export function runFromCommandLine(flavour: string, start: (port: number) => Promise<RunningChat>): void {
+  start(portFromEnv(process.env.PORT)).then(
+    (chat) => {
+      process.stdout.write(banner(flavour, chat.port));
+      exitOnSignals(chat.close);
+    },
+    (err: unknown) => {
+      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
 }
 
 /** SIGINT/SIGTERM → `close()` then exit; a second signal exits at once. */

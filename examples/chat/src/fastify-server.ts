@@ -5,7 +5,6 @@
  *   PORT=8080                 HTTP port (default 8080)
  *   STOMP_HEARTBEAT=cx,cy     the server's heart-beat offer in ms (default 10000,10000)
  */
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
 import { isStompError, type StompBroker } from '@stompkit/core';
@@ -13,26 +12,17 @@ import { stompPlugin } from '@stompkit/fastify';
 import {
   announcement,
   assets,
-  banner,
   createChatBroker,
-  exitOnSignals,
   health,
-  portFromEnv,
   readAsset,
+  runFromCommandLine,
   SECURITY_HEADERS,
   validateText,
   type ChatOptions,
+  type RunningChat,
 } from './chat';
 
-export interface RunningChat {
-  /** http://localhost:<port> */
-  url: string;
-  port: number;
-  broker: StompBroker;
-  server: Server;
-  /** Clients get ERROR 'server shutting down', then the HTTP server closes. */
-  close(): Promise<void>;
-}
+export type { RunningChat };
 
 export async function start(port = 0, options: ChatOptions = {}): Promise<RunningChat> {
   const broker = createChatBroker(options);
@@ -76,15 +66,4 @@ export async function start(port = 0, options: ChatOptions = {}): Promise<Runnin
   return { url: `http://localhost:${actual}`, port: actual, broker, server: app.server, close };
 }
 
-if (require.main === module) {
-  start(portFromEnv(process.env.PORT)).then(
-    (chat) => {
-      process.stdout.write(banner('Fastify', chat.port));
-      exitOnSignals(chat.close);
-    },
-    (err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runFromCommandLine('Fastify', start);

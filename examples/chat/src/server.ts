@@ -8,7 +8,7 @@
  * Routes: the page (public/), the @stomp/stompjs bundle at /vendor/stomp.umd.min.js, GET /health,
  * POST /api/announce {text} (broadcast to /topic/chat/lobby through `req.stomp`), STOMP on /ws.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type ErrorRequestHandler } from 'express';
 import { isStompError, type StompBroker } from '@stompkit/core';
@@ -16,26 +16,17 @@ import { stompExpress } from '@stompkit/express';
 import {
   announcement,
   assets,
-  banner,
   createChatBroker,
-  exitOnSignals,
   health,
-  portFromEnv,
   readAsset,
+  runFromCommandLine,
   SECURITY_HEADERS,
   validateText,
   type ChatOptions,
+  type RunningChat,
 } from './chat';
 
-export interface RunningChat {
-  /** http://localhost:<port> */
-  url: string;
-  port: number;
-  broker: StompBroker;
-  server: Server;
-  /** Clients get ERROR 'server shutting down', then the HTTP server closes. */
-  close(): Promise<void>;
-}
+export type { RunningChat };
 
 export async function start(port = 0, options: ChatOptions = {}): Promise<RunningChat> {
   const broker = createChatBroker(options);
@@ -99,15 +90,4 @@ export async function start(port = 0, options: ChatOptions = {}): Promise<Runnin
   return { url: `http://localhost:${actual}`, port: actual, broker, server, close };
 }
 
-if (require.main === module) {
-  start(portFromEnv(process.env.PORT)).then(
-    (chat) => {
-      process.stdout.write(banner('Express', chat.port));
-      exitOnSignals(chat.close);
-    },
-    (err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runFromCommandLine('Express', start);
