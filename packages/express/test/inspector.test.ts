@@ -5,12 +5,12 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Client } from '@stomp/stompjs';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import request from 'supertest';
 import { createBroker, type InspectorSnapshot } from '@stompkit/core';
 import { stompExpress, type StompExpress } from '@stompkit/express';
 import { stompjsConnect } from '../../core/test/transport/ws-helpers';
+import { closeAfterEach } from './support';
 
 interface Running {
   stomp: StompExpress;
@@ -18,17 +18,7 @@ interface Running {
   url: string;
 }
 
-const running: Running[] = [];
-const clients: Client[] = [];
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.deactivate()));
-  for (const r of running.splice(0)) {
-    await r.stomp.close({ timeout: 1000 });
-    r.server.closeAllConnections();
-    await new Promise<void>((resolve) => r.server.close(() => resolve()));
-  }
-});
+const { running, clients } = closeAfterEach<Running>();
 
 type AuthedRequest = Request & { user?: { name: string; admin: boolean } };
 

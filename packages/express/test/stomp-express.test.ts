@@ -12,7 +12,6 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { Client } from '@stomp/stompjs';
 import type { NextFunction, Request, Response } from 'express';
 import request from 'supertest';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -20,6 +19,7 @@ import { createBroker, type BrokerOptions, type StompBroker, type StompSession }
 import { stompExpress, type StompExpress, type StompExpressOptions } from '@stompkit/express';
 import { RawClient } from '../../core/test/helpers/raw-client';
 import { nextEvent, openWs, refusedUpgrade, stompjsConnect, subscribeOnce } from '../../core/test/transport/ws-helpers';
+import { closeAfterEach } from './support';
 
 type Server = HttpServer | HttpsServer;
 type App = NonNullable<Parameters<StompExpress['attach']>[1]>;
@@ -80,17 +80,7 @@ interface StartOptions {
   via?: 'app.listen' | 'createServer' | 'https';
 }
 
-const running: Running[] = [];
-const clients: Client[] = [];
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.deactivate()));
-  for (const r of running.splice(0)) {
-    await r.stomp.close({ timeout: 1000 });
-    r.server.closeAllConnections();
-    await new Promise<void>((resolve) => r.server.close(() => resolve()));
-  }
-});
+const { running, clients } = closeAfterEach<Running>();
 
 /** An app of `express` with `app.use(stomp)`, listening via `app.listen()` (default) or `http.createServer(app)`. */
 async function startApp(express: ExpressFactory, options: StartOptions): Promise<Running> {
