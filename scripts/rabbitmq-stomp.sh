@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Makes the local RabbitMQ serve STOMP on loopback only, for the relay tests and the bench:
+#   STOMP over TCP on 127.0.0.1:61613, Web-STOMP on 127.0.0.1:15674 (path /ws).
+# RabbitMQ's STOMP plugins listen on every interface unless rabbitmq.conf says otherwise before
+# RabbitMQ boots, so the listener lines are written first and RabbitMQ is restarted when they (or
+# the plugin list) change. Idempotent: a second run with everything in place only checks the ports.
+# Called by .ci/run; developers run it once by hand (as root) before `npm test` to run the relay suites.
+set -euo pipefail
+
+CONF=${RABBITMQ_CONFIG_FILE_PATH:-/etc/rabbitmq/rabbitmq.conf}
+PLUGINS="rabbitmq_stomp rabbitmq_web_stomp"
+changed=0
+
+if ! command -v rabbitmqctl >/dev/null 2>&1; then
+  echo "rabbitmq-stomp: RabbitMQ is not installed on this machine" >&2
+  exit 1
+fi
+
+mkdir -p "$(dirname "$CONF")"
+touch "$CONF"
+ensure_line() {
+  grep -qxF "$1" "$CONF" || { echo "$1" >> "$CONF"; changed=1; }
+}
+ensure_line 'stomp.listeners.tcp.1 = 127.0.0.1:61613'
+ensure_line 'web_stomp.tcp.ip = 127.0.0.1'
+ensure_line 'web_stomp.tcp.port = 15674'
+
+for p in $PLUGINS; do
+  rabbitmq-plugins list -e -m 2>/dev/null | grep -qx "$p" || changed=1
+done
+
+running=0
+rabbitmqctl -q status >/dev/null 2>&1 && running=1
+
+if [ "$changed" = 1 ] || [ "$running" = 0 ]; then
+  if [ "$running" = 1 ]; then
+    echo "rabbitmq-stomp: restarting RabbitMQ so the loopback STOMP listeners take effect"
+    rabbitmqctl stop >/dev/null
+  fi
+  rabbitmq-plugins enable --offline $PLUGINS >/dev/null
+  rabbitmq-server -detached >/dev/null 2>&1 || true
+  # The node takes a moment to register with epmd; await_startup fails until it has.
+  for _ in $(seq 1 60); do
+    rabbitmqctl await_startup >/dev/null 2>&1 && break
+    sleep 1
+  done
+fi
+
+wait_port() {
+  for _ in $(seq 1 120); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.5
+  done
+  echo "rabbitmq-stomp: nothing listens on 127.0.0.1:$1" >&2
+  return 1
+}
+wait_port 61613
+wait_port 15674
+
+# Refuse to leave a STOMP listener on a non-loopback address.
+if ss -ltn 2>/dev/null | awk '{print $4}' | grep -E ':(61613|15674)$' | grep -vqE '^(127\.0\.0\.1|\[::1\]):'; then
+  echo "rabbitmq-stomp: a STOMP listener is bound beyond loopback; check $CONF" >&2
+  exit 1
+fi
+echo "rabbitmq-stomp: STOMP on 127.0.0.1:61613, Web-STOMP on 127.0.0.1:15674"
