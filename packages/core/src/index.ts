@@ -65,3 +65,5 @@ export * from './broker/index';
 export * from './codec/index';
 export * from './metrics/index';
 export * from './inspector/index';
+export { TcpConnection, TcpListener, certificateCommonName } from './transport/tcp';
+export type { TcpAccept, TcpListenOptions } from './transport/tcp';

@@ -20,7 +20,7 @@ import { controllerEntries } from './app/decorators';
 import type { HandleOptions, MessageHandler } from './app/types';
 import { UserRegistry } from './user/user-registry';
 import { resolveOptions, type BrokerOptions, type Principal, type ResolvedOptions } from './options';
-import { onReceiveTick, onSendTick, StompSession, type CloseReason, type SessionHost, type SlowConsumerInfo } from './session/stomp-session';
+import { onReceiveTick, onSendTick, StompSession, type CloseReason, type SessionHost, type SessionInit, type SlowConsumerInfo } from './session/stomp-session';
 import { StompError } from './errors';
 import { CloseCode } from './session/connection';
 import { ownString } from './codec/frame';
@@ -35,6 +35,8 @@ import {
   type WebSocketOptions,
 } from './transport/websocket';
 import { Handshake, writeRejection } from './transport/handshake';
+import { TcpListener, type TcpListenOptions } from './transport/tcp';
+import type { Connection } from './session/connection';
 
 export interface AttachOptions extends WebSocketOptions {
   /** URL path of the STOMP endpoint. Default '/ws'. */
@@ -118,6 +120,8 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
   private readonly wss: WebSocketServer;
   private readonly compression: boolean;
   private readonly attachments: Attachment[] = [];
+  /** TCP/TLS listeners opened by listen(); closed by close(). */
+  private readonly tcpListeners = new Set<TcpListener>();
   /** Sessions whose transport is still open (a closed one may still be releasing its broker state). */
   private openConnections = 0;
   /** Lent to sessions for reading (session/decoder-pool.ts). */
@@ -240,14 +244,38 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
    */
   openSession(ws: WebSocket, socket: Duplex, req: IncomingMessage | undefined, options: UpgradeOptions = {}): StompSession {
     const connection = new WebSocketConnection(ws, socket, this.compression);
-    const session = new StompSession(this, connection, {
-      // randomUUID() may return a rope of two strings; a flat copy is 32 bytes smaller per session.
-      id: ownString(randomUUID()),
+    const session = this.startSession(connection, {
       user: options.user,
       attributes: options.attributes,
       subprotocol: ws.protocol || undefined,
       origin: typeof req?.headers.origin === 'string' ? req.headers.origin : undefined,
     });
+    if (req !== undefined && session.isOpen) this.handshake.after(req, session);
+    return session;
+  }
+
+  /**
+   * Serves STOMP over plain TCP, or TLS with `tls` options, to clients such as stompit, stomp.py
+   * or Java STOMP clients: the same sessions, handlers, interceptors, limits and metrics as the
+   * WebSocket path. There is no HTTP handshake: clients authenticate on CONNECT through
+   * `authenticate` (a trusted TLS client certificate gives the starting principal). Resolves once
+   * bound, with a listener whose `port` is the bound port; close() (or the broker's) stops it.
+   */
+  async listen(options: TcpListenOptions = {}): Promise<TcpListener> {
+    if (this.closed) throw new Error('the broker is closed');
+    const listener = new TcpListener((connection, user) => this.startSession(connection, { user }), this.options.logger, options);
+    await listener.start();
+    this.tcpListeners.add(listener);
+    return listener;
+  }
+
+  /**
+   * Starts a STOMP session on any transport's connection (WebSocket, TCP, ...) and applies the
+   * session limit; a broker already closing ends it at once.
+   */
+  private startSession(connection: Connection, init: Omit<SessionInit, 'id'>): StompSession {
+    // randomUUID() may return a rope of two strings; a flat copy is 32 bytes smaller per session.
+    const session = new StompSession(this, connection, { id: ownString(randomUUID()), ...init });
     this.sessions.set(session.sessionId, session);
     this.openConnections++;
     this.metrics.connectionOpened();
@@ -256,7 +284,7 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
     if (this.closed) session.close('server shutting down', { kind: 'server-close', message: 'server shutting down' });
     else if (maxSessions > 0 && this.sessions.size > maxSessions) {
       session.fail(new StompError('STOMP_ERR_LIMIT', `limit maxSessions (${maxSessions}) exceeded: the server has too many sessions`, { headers: [['limit', 'maxSessions']] }), undefined);
-    } else if (req !== undefined) this.handshake.after(req, session);
+    }
     return session;
   }
 
@@ -380,6 +408,8 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
     this.closed = true;
     for (const { server, listener } of this.attachments) server.off('upgrade', listener);
     this.attachments.length = 0;
+    for (const listener of this.tcpListeners) void listener.close();
+    this.tcpListeners.clear();
     const settled = this.quiesceSessions(options.grace ?? 0);
     this.closing = settled === undefined ? this.closeSessions(options) : settled.then(() => this.closeSessions(options));
     return this.closing;

@@ -18,6 +18,8 @@ export interface InspectorSession {
   version: string | null;
   state: string;
   remoteAddress: string | null;
+  /** How the client is connected: 'websocket', 'tcp', 'tls', ... */
+  transport: string;
   /** The handshake's Origin header; null when the client sent none (not a browser). */
   origin: string | null;
   /** When the WebSocket was opened (ms since the epoch) and how long ago (ms). */
@@ -107,6 +109,7 @@ export class InspectorModel {
         version: connected ? session.version : null,
         state: session.state,
         remoteAddress: session.remoteAddress ?? null,
+        transport: session.transport,
         origin: session.origin ?? null,
         connectedAt: session.connectedAt,
         age: now - session.connectedAt,

@@ -1,8 +1,11 @@
 /**
- * What a session needs from its transport. WebSocket is the transport today; a TCP or SockJS
- * transport implements the same few calls.
+ * What a session needs from its transport: WebSocket (transport/websocket.ts) and TCP/TLS
+ * (transport/tcp.ts) implement the same few calls. Bytes in are a stream: a chunk may end inside a
+ * frame or hold several (the session's decoder is incremental).
  */
 export interface Connection {
+  /** The transport's name, for the inspector and logs: 'websocket', 'tcp', 'tls', ... */
+  readonly transport: string;
   /** Send one STOMP frame, given as parts that are concatenated on the wire, as one transport message. */
   sendFrame(parts: readonly Buffer[], binary: boolean): void;
   /** Begin batching writes; writes made until the matching uncork() leave in one socket write. */

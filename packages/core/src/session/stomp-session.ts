@@ -170,6 +170,11 @@ export class StompSession implements SessionContext, ConnectionEndpoint, Decoder
     return this.connection.remoteAddress;
   }
 
+  /** The transport the client connected over ('websocket', 'tcp', 'tls', ...). */
+  get transport(): string {
+    return this.connection.transport;
+  }
+
   /** Session attributes: set at the handshake or by handlers and interceptors, kept for the session's life. */
   get attributes(): Map<string, unknown> {
     return (this.attributeMap ??= new Map());
@@ -212,7 +217,7 @@ export class StompSession implements SessionContext, ConnectionEndpoint, Decoder
    */
   transportError(err: Error, closeCode: number | undefined): void {
     if (closeCode === 1009) this.metrics?.limitExceeded('maxPayload');
-    this.host.options.logger.debug({ err, sessionId: this.sessionId }, 'websocket error');
+    this.host.options.logger.debug({ err, sessionId: this.sessionId, transport: this.connection.transport }, 'transport error');
   }
 
   /** Destroys the transport now, without a close handshake (a shutdown whose timeout passed). */

@@ -113,6 +113,7 @@ function onError(this: WebSocket, err: Error): void {
 }
 
 export class WebSocketConnection implements Connection {
+  readonly transport = 'websocket';
   /**
    * Parts up to this many bytes are copied into the one buffer a flush writes; larger ones (big
    * shared bodies) are written by reference, so a 64 KiB body fanned out is never copied per

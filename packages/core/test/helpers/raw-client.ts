@@ -1,9 +1,12 @@
 /**
- * A deliberately simple, independent STOMP test client over a real `ws` WebSocket: it writes raw
- * frame text and parses what arrives with its own small parser (not the library's decoder), so the
- * tests check the wire, not the codec against itself.
+ * A deliberately simple, independent STOMP test client over a real `ws` WebSocket, or over plain
+ * TCP for a `tcp://host:port` URL: it writes raw frame text and parses what arrives with its own
+ * small parser (not the library's decoder), so the tests check the wire, not the codec against
+ * itself. Over TCP the bytes are a stream: frames are cut out of it as they complete, and every
+ * EOL between frames counts as one heart-beat.
  */
 import { isUtf8 } from 'node:buffer';
+import { connect as netConnect, type Socket } from 'node:net';
 import WebSocket from 'ws';
 
 export interface RawFrame {
@@ -51,6 +54,58 @@ export function parseFrames(data: Buffer, binary: boolean): RawFrame[] {
   return frames;
 }
 
+/**
+ * Cuts the complete frames off the front of a byte stream; `rest` is an unfinished frame (or
+ * nothing). `heartbeats` counts the EOLs between frames.
+ */
+export function takeFrames(data: Buffer): { frames: RawFrame[]; heartbeats: number; rest: Buffer } {
+  let pos = 0;
+  let heartbeats = 0;
+  const frames: RawFrame[] = [];
+  while (pos < data.length) {
+    if (data[pos] === 0x0a) { pos++; heartbeats++; continue; }
+    if (data[pos] === 0x0d) {
+      if (pos + 1 >= data.length) break;
+      if (data[pos + 1] === 0x0a) { pos += 2; heartbeats++; continue; }
+    }
+    const headerEnd = data.indexOf('\n\n', pos);
+    if (headerEnd === -1) break;
+    const length = /\ncontent-length:(\d+)\n/.exec(data.subarray(pos, headerEnd + 1).toString('latin1'));
+    const end = length !== null ? headerEnd + 2 + Number(length[1]) : data.indexOf(0, headerEnd + 2);
+    if (end === -1 || end >= data.length) break;
+    frames.push(...parseFrames(data.subarray(pos, end + 1), false));
+    pos = end + 1;
+  }
+  return { frames, heartbeats, rest: data.subarray(pos) };
+}
+
+/** A plain TCP connection that looks like the few parts of a `ws` WebSocket RawClient uses. */
+class TcpLink {
+  private buffer = Buffer.alloc(0);
+
+  constructor(readonly socket: Socket) {}
+
+  onFrames(handler: (frames: RawFrame[], heartbeats: number) => void): void {
+    this.socket.on('data', (chunk: Buffer) => {
+      const { frames, heartbeats, rest } = takeFrames(this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]));
+      this.buffer = Buffer.from(rest);
+      handler(frames, heartbeats);
+    });
+  }
+
+  send(data: string | Buffer): void {
+    if (!this.socket.destroyed) this.socket.write(data);
+  }
+
+  close(): void {
+    this.socket.end();
+  }
+
+  terminate(): void {
+    this.socket.destroy();
+  }
+}
+
 export class RawClient {
   readonly frames: RawFrame[] = [];
   /** WebSocket messages that carried only heart-beat EOLs. */
@@ -59,7 +114,30 @@ export class RawClient {
   closeCode: number | undefined;
   private waiters: Array<() => void> = [];
 
-  private constructor(readonly ws: WebSocket) {
+  /** The WebSocket (undefined over TCP). */
+  readonly ws: WebSocket;
+  /** The TCP connection (undefined over WebSocket). */
+  readonly tcp: TcpLink | undefined;
+
+  private constructor(link: WebSocket | TcpLink) {
+    if (link instanceof TcpLink) {
+      this.tcp = link;
+      this.ws = undefined as unknown as WebSocket;
+      link.onFrames((frames, heartbeats) => {
+        this.heartbeats += heartbeats;
+        this.frames.push(...frames);
+        this.wake();
+      });
+      link.socket.on('close', () => {
+        this.closed = true;
+        this.wake();
+      });
+      link.socket.on('error', () => {});
+      return;
+    }
+    const ws = link;
+    this.ws = ws;
+    this.tcp = undefined;
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       const parsed = parseFrames(data, isBinary);
       if (parsed.length === 0) this.heartbeats++;
@@ -75,6 +153,15 @@ export class RawClient {
   }
 
   static async open(url: string, protocols: string[] = ['v12.stomp', 'v11.stomp', 'v10.stomp']): Promise<RawClient> {
+    if (url.startsWith('tcp://')) {
+      const { hostname, port } = new URL(url);
+      const socket = netConnect(Number(port), hostname);
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connect', resolve);
+        socket.once('error', reject);
+      });
+      return new RawClient(new TcpLink(socket));
+    }
     const ws = new WebSocket(url, protocols);
     const client = new RawClient(ws);
     await new Promise<void>((resolve, reject) => {
@@ -100,9 +187,10 @@ export class RawClient {
     for (const w of waiters) w();
   }
 
-  /** Sends text exactly as given (one WebSocket message). */
+  /** Sends text exactly as given (one WebSocket message; over TCP, one write). */
   raw(data: string | Buffer, binary = false): void {
-    this.ws.send(data, { binary });
+    if (this.tcp !== undefined) this.tcp.send(data);
+    else this.ws.send(data, { binary });
   }
 
   send(command: string, headers: Record<string, string> = {}, body: string | Buffer = ''): void {
@@ -166,6 +254,13 @@ export class RawClient {
   }
 
   close(): void {
-    this.ws.close();
+    if (this.tcp !== undefined) this.tcp.close();
+    else this.ws.close();
+  }
+
+  /** Drops the connection without a close handshake. */
+  terminate(): void {
+    if (this.tcp !== undefined) this.tcp.terminate();
+    else this.ws.terminate();
   }
 }

@@ -1,0 +1,349 @@
+/**
+ * STOMP over plain TCP and TLS (`node:net`, `node:tls`): the transport backend services use
+ * (stompit, stomp.py, Java clients; port 61613 by convention).
+ *
+ * A TCP connection is a byte stream, not a sequence of messages: a chunk may hold part of a frame,
+ * several frames, or heart-beat EOLs between them. Every chunk goes to the session as it arrived;
+ * the session's decoder is incremental (codec/decoder.ts) and keeps the unfinished frame across
+ * chunks, so nothing here looks at STOMP bytes.
+ *
+ * Writes mirror the WebSocket transport: frames sent within one cork leave in one socket write,
+ * small parts copied into one buffer and large parts (a big shared MESSAGE body) written by
+ * reference between its slices, so a body fanned out to many TCP clients is never copied per
+ * recipient.
+ *
+ * There is no HTTP handshake on TCP: no origin, no handshake interceptors. A TLS client that
+ * presented a certificate the server trusts (`tls.requestCert` + `tls.ca`) starts with the
+ * certificate's principal (its subject CN by default); every client then goes through the
+ * broker's `authenticate` hook on CONNECT (`login`/`passcode`), exactly as WebSocket clients do.
+ */
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import {
+  createServer as createTlsServer,
+  type PeerCertificate,
+  type TLSSocket,
+  type TlsOptions,
+} from 'node:tls';
+import type { Connection, ConnectionEndpoint } from '../session/connection';
+import type { Principal } from '../options';
+import type { Logger } from '../logger';
+
+export interface TcpListenOptions {
+  /** TCP port; 0 picks a free one (read it from the listener's `port`). Default 0. */
+  port?: number;
+  /**
+   * Interface to bind. Default: Node's default for `server.listen` (every interface, IPv6 and
+   * IPv4), like an http.Server and like RabbitMQ's STOMP listener. Pass '127.0.0.1' to serve only
+   * this machine.
+   */
+  host?: string;
+  /**
+   * Serve STOMP over TLS with these Node `tls.createServer` options (`cert`, `key`, ...). With
+   * `requestCert: true` and a `ca`, clients may present certificates; an authorized client starts
+   * with the principal of its certificate (see `certificatePrincipal`). Default: plain TCP.
+   */
+  tls?: TlsOptions;
+  /**
+   * The principal of an authorized TLS client certificate; `undefined` = none. The broker's
+   * `authenticate` hook still runs on CONNECT and sees it as `user`. Default: `{ name: <subject CN> }`.
+   */
+  certificatePrincipal?: (certificate: PeerCertificate) => Principal | undefined;
+  /** Connection backlog of the listening socket. Default: Node's (511). */
+  backlog?: number;
+  /**
+   * ms to wait, after the server ended a connection (ERROR, DISCONNECT, shutdown), for the client
+   * to close its side before the socket is destroyed. Default 5000.
+   */
+  closeTimeout?: number;
+}
+
+/** Takes an accepted connection with its starting principal (the broker starts a session on it). */
+export type TcpAccept = (connection: TcpConnection, user: Principal | undefined) => void;
+
+const kConnection = Symbol('stompkit.tcp-connection');
+
+interface BoundSocket extends Socket {
+  [kConnection]: TcpConnection;
+}
+
+// Module-level listeners (`this` is the socket): no closure per connection.
+function onData(this: Socket, chunk: Buffer): void {
+  (this as BoundSocket)[kConnection].endpoint?.receive(chunk);
+}
+function onClose(this: Socket): void {
+  (this as BoundSocket)[kConnection].closed();
+}
+function onError(this: Socket, err: Error): void {
+  // The socket closes itself after an error ('close' follows).
+  (this as BoundSocket)[kConnection].endpoint?.transportError(err, undefined);
+}
+function onDrain(this: Socket): void {
+  (this as BoundSocket)[kConnection].drain();
+}
+function onCloseTimeout(socket: Socket): void {
+  socket.destroy();
+}
+
+export class TcpConnection implements Connection {
+  /** Parts up to this many bytes are copied into the flush buffer; larger ones are written by reference. */
+  private static readonly COPY_LIMIT = 4096;
+
+  readonly transport: 'tcp' | 'tls';
+  /** @internal Receives the socket's events (bind()). */
+  endpoint: ConnectionEndpoint | undefined = undefined;
+  private closing = false;
+  private corks = 0;
+  /** While corked: the parts to write, in order. Created by the first cork() of a tick. */
+  private pending: Buffer[] | undefined = undefined;
+  private pendingCopyBytes = 0;
+  private pendingBytes = 0;
+  private drainWatched = false;
+  private closeTimer: NodeJS.Timeout | undefined = undefined;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly closeTimeout = 5000,
+  ) {
+    this.transport = (socket as Partial<TLSSocket>).encrypted === true ? 'tls' : 'tcp';
+    (socket as BoundSocket)[kConnection] = this;
+    socket.setNoDelay(true);
+    // Until bind(), an error only needs to be swallowed: 'close' follows it.
+    socket.on('error', onError);
+    socket.on('close', onClose);
+  }
+
+  /** Frames are concatenated on the stream; `binary` has no meaning on TCP. */
+  sendFrame(parts: readonly Buffer[], _binary: boolean): void {
+    if (this.closing || this.socket.destroyed) return;
+    const pending = this.pending;
+    if (pending === undefined) {
+      this.cork();
+      this.sendFrame(parts, _binary);
+      this.uncork();
+      return;
+    }
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i];
+      pending.push(part);
+      this.pendingBytes += part.length;
+      if (part.length <= TcpConnection.COPY_LIMIT) this.pendingCopyBytes += part.length;
+    }
+  }
+
+  cork(): void {
+    if (this.corks++ === 0) this.pending = [];
+  }
+
+  uncork(): void {
+    if (this.corks === 0) return;
+    if (--this.corks > 0) return;
+    this.flushPending();
+  }
+
+  private flushPending(): void {
+    const pending = this.pending;
+    const copyBytes = this.pendingCopyBytes;
+    this.pending = undefined;
+    this.pendingCopyBytes = this.pendingBytes = 0;
+    if (pending === undefined || pending.length === 0) return;
+    const socket = this.socket;
+    if (socket.destroyed || !socket.writable) return;
+    if (pending.length === 1) {
+      socket.write(pending[0]);
+      return;
+    }
+    const out = Buffer.allocUnsafe(copyBytes);
+    const limit = TcpConnection.COPY_LIMIT;
+    let offset = 0;
+    let start = 0;
+    let corked = false;
+    for (let i = 0; i < pending.length; i++) {
+      const part = pending[i];
+      if (part.length <= limit) {
+        offset += part.copy(out, offset);
+        continue;
+      }
+      if (!corked) {
+        corked = true;
+        socket.cork();
+      }
+      if (offset > start) socket.write(out.subarray(start, offset));
+      socket.write(part);
+      start = offset;
+    }
+    if (offset > start) socket.write(start === 0 && offset === out.length ? out : out.subarray(start, offset));
+    if (corked) socket.uncork();
+  }
+
+  /** Flushes what was sent, then ends the stream (TCP has no close code: `code` and `reason` are not sent). */
+  close(_code: number, _reason: string): void {
+    if (this.closing) return;
+    if (this.pending !== undefined) {
+      this.corks = 0;
+      this.flushPending();
+    }
+    this.closing = true;
+    const socket = this.socket;
+    if (socket.destroyed) return;
+    // Read on (and drop) what the peer still sends, so its FIN is seen even if the session had
+    // paused reading, and unread data never turns our close into a reset that loses the ERROR.
+    socket.resume();
+    socket.end();
+    if (this.closeTimeout > 0) {
+      this.closeTimer = setTimeout(onCloseTimeout, this.closeTimeout, socket);
+      this.closeTimer.unref();
+    }
+  }
+
+  terminate(): void {
+    this.closing = true;
+    this.pending = undefined;
+    this.corks = 0;
+    this.socket.destroy();
+  }
+
+  bind(endpoint: ConnectionEndpoint): void {
+    this.endpoint = endpoint;
+    this.socket.on('data', onData);
+  }
+
+  watchDrain(): void {
+    if (this.drainWatched) return;
+    this.drainWatched = true;
+    this.socket.once('drain', onDrain);
+  }
+
+  /** @internal 'drain' after watchDrain(). */
+  drain(): void {
+    this.drainWatched = false;
+    this.endpoint?.drained();
+  }
+
+  /** @internal The socket closed. */
+  closed(): void {
+    if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
+    this.closeTimer = undefined;
+    this.closing = true;
+    this.pending = undefined;
+    this.endpoint?.transportClosed(undefined);
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.socket.remoteAddress;
+  }
+
+  get bufferedBytes(): number {
+    return this.socket.writableLength + this.pendingBytes;
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    if (!this.closing) this.socket.resume();
+  }
+}
+
+/** The principal of an authorized client certificate: its subject CN. */
+export function certificateCommonName(certificate: PeerCertificate): Principal | undefined {
+  const cn = certificate.subject?.CN as string | string[] | undefined;
+  const name = Array.isArray(cn) ? cn[0] : cn;
+  return typeof name === 'string' && name.length > 0 ? { name } : undefined;
+}
+
+/**
+ * One listening TCP or TLS server feeding connections to the broker. Returned by
+ * `broker.listen()`; `close()` stops accepting (like http.Server's close, the sessions already
+ * accepted go on until they end or the broker closes).
+ */
+export class TcpListener {
+  readonly server: NetServer;
+  /** 'tls' when serving TLS. */
+  readonly transport: 'tcp' | 'tls';
+  private readonly connections = new Set<TcpConnection>();
+  private readonly closeTimeout: number;
+  private readonly certificatePrincipal: (certificate: PeerCertificate) => Principal | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly onConnection: TcpAccept,
+    private readonly logger: Logger,
+    private readonly options: TcpListenOptions = {},
+  ) {
+    this.closeTimeout = options.closeTimeout ?? 5000;
+    this.certificatePrincipal = options.certificatePrincipal ?? certificateCommonName;
+    if (options.tls !== undefined) {
+      this.transport = 'tls';
+      const server = createTlsServer(options.tls, (socket) => this.accept(socket));
+      server.on('tlsClientError', (err, socket) => {
+        logger.debug({ err, remoteAddress: socket.remoteAddress }, 'TLS handshake failed');
+      });
+      this.server = server;
+    } else {
+      this.transport = 'tcp';
+      this.server = createNetServer((socket) => this.accept(socket));
+    }
+  }
+
+  /** Starts listening; resolves once bound (rejects with the bind error, e.g. EADDRINUSE). */
+  start(): Promise<this> {
+    const server = this.server;
+    return new Promise((resolve, reject) => {
+      const failed = (err: Error): void => reject(err);
+      server.once('error', failed);
+      server.listen({ port: this.options.port ?? 0, host: this.options.host, backlog: this.options.backlog }, () => {
+        server.off('error', failed);
+        server.on('error', (err) => this.logger.error({ err }, 'STOMP TCP listener error'));
+        resolve(this);
+      });
+    });
+  }
+
+  /** The bound address. */
+  get address(): AddressInfo {
+    return this.server.address() as AddressInfo;
+  }
+
+  /** The bound port (the chosen one when listening on port 0). */
+  get port(): number {
+    return this.address.port;
+  }
+
+  /** Live connections of this listener. */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  private accept(socket: Socket): void {
+    if (this.closing !== undefined) {
+      socket.destroy();
+      return;
+    }
+    const connection = new TcpConnection(socket, this.closeTimeout);
+    this.connections.add(connection);
+    socket.once('close', () => this.connections.delete(connection));
+    let user: Principal | undefined;
+    const tlsSocket = socket as Partial<TLSSocket>;
+    if (tlsSocket.encrypted === true && tlsSocket.authorized === true) {
+      const certificate = tlsSocket.getPeerCertificate?.();
+      if (certificate !== undefined && Object.keys(certificate).length > 0) user = this.certificatePrincipal(certificate);
+    }
+    this.onConnection(connection, user);
+  }
+
+  /**
+   * Stops accepting connections and resolves once the listening socket is closed. Connections
+   * already accepted stay with their sessions; the broker's close() ends them (or end them with
+   * `broker.disconnectSession`).
+   */
+  close(): Promise<void> {
+    // net.Server.close() unbinds at once but calls back only once every connection ended, so the
+    // promise does not wait for its callback.
+    if (this.closing === undefined) {
+      if (this.server.listening) this.server.close();
+      this.closing = Promise.resolve();
+    }
+    return this.closing;
+  }
+}
