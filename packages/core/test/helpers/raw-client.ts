@@ -172,6 +172,11 @@ export class RawClient {
     return client;
   }
 
+  /** A client on an already connected TCP (or TLS) socket. */
+  static overSocket(socket: Socket): RawClient {
+    return new RawClient(new TcpLink(socket));
+  }
+
   /** Opens and completes CONNECT; returns the client and the CONNECTED frame. */
   static async connect(url: string, headers: Record<string, string> = { 'accept-version': '1.2', host: 'localhost' }): Promise<RawClient> {
     const client = await RawClient.open(url);
