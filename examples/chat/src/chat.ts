@@ -15,6 +15,9 @@
  * keeps every plain STOMP right — the demo is also a conformance target, so any client may
  * connect without a login and publish/subscribe on any `/topic/...` or `/queue/...` destination,
  * with the default limits and no origin restriction for non-browser clients.
+ *
+ * With STOMP_TCP_PORT set, the same broker also serves STOMP over plain TCP on 127.0.0.1 (backend
+ * services: stompit, stomp.py); there is no default TCP port.
  */
 import { readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
@@ -28,6 +31,7 @@ import {
   type HandshakeInterceptor,
   type Logger,
   type StompBroker,
+  type TcpListener,
 } from '@stompkit/core';
 
 export const ROOM_PATTERN = /^[a-z0-9-]{1,32}$/;
@@ -287,23 +291,44 @@ export function readAsset(asset: Asset): Promise<Buffer> {
   return readFile(asset.file);
 }
 
-/** The start-up line both flavours print. */
-export function banner(flavour: string, port: number): string {
-  return `stompkit chat (${flavour}) on http://localhost:${port} — STOMP endpoint ws://localhost:${port}/ws\n`;
+/** The start-up line both flavours print (and the STOMP TCP port, when one is open). */
+export function banner(flavour: string, port: number, tcpPort?: number): string {
+  const tcp = tcpPort === undefined ? '' : `, STOMP over TCP on 127.0.0.1:${tcpPort}`;
+  return `stompkit chat (${flavour}) on http://localhost:${port} — STOMP endpoint ws://localhost:${port}/ws${tcp}\n`;
+}
+
+/**
+ * `STOMP_TCP_PORT` → the port of the demo's STOMP-over-TCP listener (0 = any free port); unset or
+ * empty → none. There is deliberately no default: RabbitMQ's STOMP plugin may hold 61613.
+ */
+export function tcpPortFromEnv(value: string | undefined): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  return portFromEnv(value);
+}
+
+/**
+ * Serves the chat's broker to STOMP clients over TCP (stompit, stomp.py, ...) on 127.0.0.1 when
+ * STOMP_TCP_PORT is set: the same rooms, DMs and presence; the CONNECT `login` names the user.
+ * Closed with the broker.
+ */
+export async function listenTcpFromEnv(broker: StompBroker, env: NodeJS.ProcessEnv = process.env): Promise<TcpListener | undefined> {
+  const port = tcpPortFromEnv(env.STOMP_TCP_PORT);
+  if (port === undefined) return undefined;
+  return broker.listen({ port, host: '127.0.0.1' });
 }
 
 /** The command line of either flavour: start on $PORT, print the banner, close on SIGINT/SIGTERM. */
 export function runFromCommandLine(flavour: string, start: (port: number) => Promise<RunningChat>): void {
-  start(portFromEnv(process.env.PORT)).then(
-    (chat) => {
-      process.stdout.write(banner(flavour, chat.port));
+  start(portFromEnv(process.env.PORT))
+    .then(async (chat) => {
       exitOnSignals(chat.close);
-    },
-    (err: unknown) => {
+      const tcp = await listenTcpFromEnv(chat.broker);
+      process.stdout.write(banner(flavour, chat.port, tcp?.port));
+    })
+    .catch((err: unknown) => {
       process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
       process.exit(1);
-    },
-  );
+    });
 }
 
 /** SIGINT/SIGTERM → `close()` then exit; a second signal exits at once. */

@@ -4,8 +4,12 @@
  * /topic and /queue destination, STOMP_HEARTBEAT.
  */
 import request from 'supertest';
-import { heartbeatFromEnv, portFromEnv, MAX_TEXT_LENGTH } from '../src/chat';
+import type { StompBroker } from '@stompkit/core';
+import { heartbeatFromEnv, listenTcpFromEnv, portFromEnv, tcpPortFromEnv, MAX_TEXT_LENGTH } from '../src/chat';
 import { Clients, flavours, listen, publishJson, sendJson, type Running } from './support';
+
+// stompit ships no types; this suite uses connect, send and destroy.
+const stompit = require('stompit') as { connect: (options: object, callback: (err: Error | null, client: any) => void) => void };
 
 describe.each(flavours)('chat demo on %s', (_name, start) => {
   let server: Running;
@@ -232,5 +236,39 @@ describe('environment parsing', () => {
     expect(portFromEnv('9000')).toBe(9000);
     expect(() => portFromEnv('http')).toThrow(/PORT/);
     expect(() => portFromEnv('70000')).toThrow(/PORT/);
+  });
+});
+
+describe('STOMP_TCP_PORT', () => {
+  it('is unset by default (no TCP listener: RabbitMQ may hold 61613), and parsed as a port when given', () => {
+    expect(tcpPortFromEnv(undefined)).toBeUndefined();
+    expect(tcpPortFromEnv('')).toBeUndefined();
+    expect(tcpPortFromEnv('61614')).toBe(61614);
+    expect(() => tcpPortFromEnv('stomp')).toThrow(/port number/);
+  });
+
+  it.each(flavours)('on %s, a TCP client (stompit) chats with a WebSocket user through the same broker', async (_name, start) => {
+    const server = (await start(0)) as Running & { broker: StompBroker };
+    const clients = new Clients(() => server);
+    try {
+      expect(await listenTcpFromEnv(server.broker, {})).toBeUndefined();
+      const tcp = (await listenTcpFromEnv(server.broker, { STOMP_TCP_PORT: '0' }))!;
+      expect(tcp.address.address).toBe('127.0.0.1');
+      const alice = await clients.as('alice');
+      const lobby = await listen(alice, '/topic/chat/lobby');
+      const service = await new Promise<any>((resolve, reject) => {
+        stompit.connect({ host: '127.0.0.1', port: tcp.port, connectHeaders: { host: '/', login: 'svc', 'heart-beat': '0,0' } }, (err: Error | null, client: any) =>
+          err ? reject(err) : resolve(client),
+        );
+      });
+      service.on('error', () => {});
+      const frame = service.send({ destination: '/app/chat/lobby', 'content-type': 'application/json' });
+      frame.end(JSON.stringify({ text: 'hello from a backend service' }));
+      expect(await lobby.nextJson()).toMatchObject({ from: 'svc', text: 'hello from a backend service' });
+      service.destroy();
+    } finally {
+      await clients.closeAll();
+      await server.close();
+    }
   });
 });
