@@ -29,16 +29,28 @@
  */
 const http = require('node:http');
 const { performance } = require('node:perf_hooks');
-const { Conn, SendTemplate, stompFrame, headerFromHead, openMany } = require('./lib/raw-client');
-
 const spec = JSON.parse(process.argv[2]);
-const PORT = spec.port;
+// `transport: 'tcp'`: STOMP over plain TCP to `stompPort` (stompkit's broker.listen or RabbitMQ's
+// STOMP plugin), with `connectHeaders` (e.g. RabbitMQ's login) on every CONNECT; `port` is then the
+// server's /stats port, or null when the server has none (RabbitMQ: no server CPU figures).
+const TCP = spec.transport === 'tcp';
+const client = TCP ? require('./lib/tcp-client') : require('./lib/raw-client');
+const { SendTemplate, stompFrame, headerFromHead, openMany } = client;
+const PORT = TCP ? spec.stompPort : spec.port;
+const STATS_PORT = spec.port;
+
+class Conn extends client.Conn {
+  open(connectHeaders = {}, timeoutMs) {
+    return super.open({ ...spec.connectHeaders, ...connectHeaders }, timeoutMs);
+  }
+}
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function serverStats(gc = false, timeoutMs = 30000) {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port: PORT, path: gc ? '/stats?gc=1' : '/stats', agent: false }, (res) => {
+    if (STATS_PORT == null) return reject(new Error('this server has no /stats endpoint'));
+    const req = http.get({ host: '127.0.0.1', port: STATS_PORT, path: gc ? '/stats?gc=1' : '/stats', agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d) => (body += d));

@@ -8,7 +8,7 @@
  *
  *   --rounds N      rounds (default 3; 1 with --quick); medians are taken over them
  *   --only a,b      scenarios by key (--list shows them) or key prefix
- *   --servers a,b   stompkit, floor, stomp-broker-js, or stompkit=<dist dir> (another build)
+ *   --servers a,b   stompkit, floor, stomp-broker-js, rabbitmq, or stompkit=<dist dir> (another build)
  *   --quick         small sizes and short windows: a smoke run under a minute, no micro-benches
  *   --json FILE     also write every run's raw result
  *   --cpu-prof DIR  run the servers with --cpu-prof, profiles written to DIR
@@ -21,8 +21,15 @@
  * every server before the next round starts, and the order of the servers rotates from round to
  * round, so a burst of noise on this shared machine hits all servers alike. Every run has a time
  * limit; children are killed when the runner exits or is interrupted.
+ *
+ * The `tcp-` scenarios speak STOMP over plain TCP (bench/lib/tcp-client.js): stompkit serves them
+ * with `broker.listen()` in the same server process, and they also run against RabbitMQ's own
+ * STOMP listener (127.0.0.1:61613, guest/guest; `scripts/rabbitmq-stomp.sh` enables it), which is
+ * already running, so it is not restarted per run and its CPU is not measured. When that port is
+ * closed the RabbitMQ runs are skipped with a notice.
  */
 const { spawn } = require('node:child_process');
+const net = require('node:net');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -31,8 +38,15 @@ const SERVERS = {
   stompkit: { file: 'servers/stompkit.js', label: 'stompkit' },
   floor: { file: 'servers/floor.js', label: 'floor (ws 8)' },
   'stomp-broker-js': { file: 'servers/stomp-broker-js.js', label: 'stomp-broker-js (ws 5)' },
+  // Not started by the bench: RabbitMQ's STOMP plugin on its conventional port.
+  rabbitmq: {
+    external: { host: '127.0.0.1', port: 61613, connectHeaders: { login: 'guest', passcode: 'guest', host: '/' } },
+    label: 'RabbitMQ (STOMP TCP)',
+  },
 };
 const ALL = Object.keys(SERVERS);
+/** Servers of a scenario that names none: the WebSocket ones. */
+const WS_SERVERS = ['stompkit', 'floor', 'stomp-broker-js'];
 
 /**
  * `stompkit=<dir>` runs bench/servers/stompkit.js against another build of packages/core/dist
@@ -133,6 +147,28 @@ const SCENARIOS = [
     quick: { warmupMs: 200, durationMs: 600 },
   },
   {
+    key: 'tcp-fanout-100',
+    title: 'TCP: 1 → 100 fan-out',
+    load: 'fanout',
+    transport: 'tcp',
+    metric: 'deliveriesPerSec',
+    servers: ['stompkit', 'rabbitmq'],
+    target: { rabbitAtLeast: 3 },
+    params: { subscribers: 100, window: 32, bodyBytes: BODY, warmupMs: 1000, durationMs: 3000 },
+    quick: { warmupMs: 200, durationMs: 600 },
+  },
+  {
+    key: 'tcp-streams-50',
+    title: 'TCP: 50 × 1:1 streams',
+    load: 'streams',
+    transport: 'tcp',
+    metric: 'deliveriesPerSec',
+    servers: ['stompkit', 'rabbitmq'],
+    target: { rabbitAtLeast: 2 },
+    params: { streams: 50, window: 16, bodyBytes: BODY, warmupMs: 1000, durationMs: 3000 },
+    quick: { streams: 10, warmupMs: 200, durationMs: 600 },
+  },
+  {
     key: 'fanout-10',
     title: '1 → 10, no other subscriptions',
     load: 'fanout',
@@ -209,6 +245,32 @@ function track(child) {
   return child;
 }
 
+/** Whether something accepts TCP connections at host:port (within 2 s). */
+function portOpen(host, port) {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (open) => {
+      socket.destroy();
+      resolve(open);
+    };
+    socket.setTimeout(2000, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/**
+ * An external server (RabbitMQ) is used as it runs. Another test may be restarting it, so a closed
+ * port is retried for a few seconds before its runs are skipped.
+ */
+async function externalReady(external) {
+  for (let attempt = 0; attempt < 4; attempt++) {
+    if (await portOpen(external.host, external.port)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+  return false;
+}
+
 function startServer(name, env, cpuProf) {
   const info = serverInfo(name);
   const nodeArgs = ['--expose-gc'];
@@ -231,10 +293,10 @@ function startServer(name, env, cpuProf) {
     }, 15000);
     child.stdout.on('data', (d) => {
       out += d;
-      const m = /ready (\d+)/.exec(out);
+      const m = /ready (\d+)(?: \S+ tcp (\d+))?/.exec(out);
       if (m) {
         clearTimeout(timer);
-        resolve({ child, port: Number(m[1]), stderr: () => stderr });
+        resolve({ child, port: Number(m[1]), tcpPort: m[2] === undefined ? undefined : Number(m[2]), stderr: () => stderr });
       }
     });
     child.on('exit', (code) => {
@@ -256,9 +318,9 @@ function stopServer(child) {
   });
 }
 
-function runLoad(port, scenario, params, timeoutMs) {
+function runLoad(spec, timeoutMs) {
   const child = track(
-    spawn(process.execPath, [path.join(__dirname, 'load.js'), JSON.stringify({ port, scenario, params })], {
+    spawn(process.execPath, [path.join(__dirname, 'load.js'), JSON.stringify(spec)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
   );
@@ -288,13 +350,25 @@ function runLoad(port, scenario, params, timeoutMs) {
 async function runOne(scenario, server, args) {
   const params = { ...scenario.params, ...(args.quick ? scenario.quick : {}) };
   const timeoutMs = args.quick ? 45000 : 120000;
+  const external = serverInfo(server).external;
+  if (external !== undefined) {
+    if (!(await externalReady(external))) {
+      return { ok: false, skipped: true, error: `skipped: nothing listens on ${external.host}:${external.port} (run scripts/rabbitmq-stomp.sh)` };
+    }
+    const spec = { port: null, stompPort: external.port, transport: 'tcp', connectHeaders: external.connectHeaders, scenario: scenario.load, params };
+    return runLoad(spec, timeoutMs);
+  }
   let srv;
+  const tcp = scenario.transport === 'tcp';
   try {
-    srv = await startServer(server, scenario.serverEnv, args.cpuProf);
+    srv = await startServer(server, { ...scenario.serverEnv, ...(tcp ? { BENCH_TCP: '1' } : {}) }, args.cpuProf);
   } catch (err) {
     return { ok: false, error: err.message };
   }
-  const result = await runLoad(srv.port, scenario.load, params, timeoutMs);
+  const spec = tcp
+    ? { port: srv.port, stompPort: srv.tcpPort, transport: 'tcp', scenario: scenario.load, params }
+    : { port: srv.port, scenario: scenario.load, params };
+  const result = await runLoad(spec, timeoutMs);
   await stopServer(srv.child);
   if (!result.ok && srv.stderr()) result.error += ` (server stderr: ${srv.stderr().slice(0, 300)})`;
   return result;
@@ -347,14 +421,19 @@ function verdict(scenario, stats) {
   const sk = stats.stompkit?.[m];
   const fl = stats.floor?.[m];
   const peer = stats['stomp-broker-js']?.[m];
+  const rabbit = stats.rabbitmq?.[m];
   const checks = [];
+  if (t.rabbitAtLeast !== undefined) {
+    if (rabbit == null) checks.push([`≥ ${t.rabbitAtLeast}× RabbitMQ: not measured`, null]);
+    else checks.push([`≥ ${t.rabbitAtLeast}× RabbitMQ (${fmt(ratio(sk, rabbit), 2)}×)`, sk / rabbit >= t.rabbitAtLeast]);
+  }
   if (t.floorAtLeast !== undefined && fl != null) checks.push([`≥ ${t.floorAtLeast}× floor`, sk / fl >= t.floorAtLeast]);
   if (t.peerAtLeast !== undefined && peer != null) checks.push([`≥ ${t.peerAtLeast}× peer`, sk / peer >= t.peerAtLeast]);
   if (t.floorAtMost !== undefined && fl != null) checks.push([`≤ floor`, sk <= fl * t.floorAtMost]);
   if (t.floorPlusAtMost !== undefined && fl != null) checks.push([`≤ floor + ${t.floorPlusAtMost} KB`, sk <= fl + t.floorPlusAtMost]);
   if (t.belowPeer && peer != null) checks.push(['< peer', sk < peer]);
   if (sk == null) return checks.map(([name]) => `${name}: n/a`).join(', ');
-  return checks.map(([name, ok]) => `${name} ${ok ? '✅' : '❌'}`).join(', ');
+  return checks.map(([name, ok]) => (ok === null ? name : `${name} ${ok ? '✅' : '❌'}`)).join(', ');
 }
 
 function table(rows) {
@@ -362,6 +441,9 @@ function table(rows) {
   const line = (r) => '| ' + r.map((cell, c) => String(cell).padEnd(widths[c])).join(' | ') + ' |';
   return [line(rows[0]), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...rows.slice(1).map(line)].join('\n');
 }
+
+/** Servers whose runs were skipped (an external server not running). */
+const skippedServers = new Set();
 
 function report(summary, servers) {
   const out = [];
@@ -374,7 +456,11 @@ function report(summary, servers) {
       scenario.title,
       metricName,
       ...servers.map((s) =>
-        stats[s] ? fmtMetric(m, get(s)) + (stats[s].saturated ? ` (saturated ${stats[s].saturated}/${stats[s].rounds})` : '') : stats[s] === null ? 'failed' : 'n/a',
+        stats[s]
+          ? fmtMetric(m, get(s)) + (stats[s].saturated ? ` (saturated ${stats[s].saturated}/${stats[s].rounds})` : '')
+          : stats[s] === null
+            ? (skippedServers.has(s) ? 'skipped' : 'failed')
+            : 'n/a',
       ),
       fmt(ratio(get('stompkit'), get('floor')), 2) + (get('floor') != null && get('stompkit') != null ? '×' : ''),
       fmt(ratio(get('stompkit'), get('stomp-broker-js')), 2) + (get('stomp-broker-js') != null && get('stompkit') != null ? '×' : ''),
@@ -452,7 +538,7 @@ async function main() {
     scenarios = SCENARIOS.filter((s) => args.only.some((o) => s.key === o || (!exact(o) && s.key.startsWith(o))));
   }
   if (args.list) {
-    for (const s of SCENARIOS) process.stdout.write(`${s.key.padEnd(16)} ${s.title}  [${(s.servers || ALL).join(', ')}]\n`);
+    for (const s of SCENARIOS) process.stdout.write(`${s.key.padEnd(16)} ${s.title}  [${(s.servers || WS_SERVERS).join(', ')}]\n`);
     return;
   }
   if (scenarios.length === 0) throw new Error(`--only matched no scenario (${SCENARIOS.map((s) => s.key).join(', ')})`);
@@ -463,12 +549,13 @@ async function main() {
   const results = new Map(); // scenario key -> server -> [result]
   for (let round = 0; round < args.rounds; round++) {
     for (const scenario of scenarios) {
-      const allowed = scenario.servers || ALL;
+      const allowed = scenario.servers || WS_SERVERS;
       const list = servers.filter((s) => allowed.includes(s) || allowed.includes(s.split('=')[0]));
       const rotated = list.map((_, i) => list[(i + round) % list.length]);
       for (const server of rotated) {
         const t = Date.now();
         const r = await runOne(scenario, server, args);
+        if (r.skipped) skippedServers.add(server);
         const m = r.ok ? r.result[scenario.metric] : null;
         process.stderr.write(
           `round ${round + 1}/${args.rounds}  ${scenario.key.padEnd(15)} ${server.padEnd(16)} ` +
@@ -491,7 +578,7 @@ async function main() {
   const endLoad = os.loadavg();
   const cpus = os.cpus();
   const header = [
-    `## Benchmark: stompkit vs the floor (minimal ws 8 fan-out) vs stomp-broker-js`,
+    `## Benchmark: stompkit vs the floor (minimal ws 8 fan-out) vs stomp-broker-js; over TCP vs RabbitMQ's STOMP plugin`,
     '',
     `- Command: \`npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}\``,
     `- Machine: ${cpus.length} × ${cpus[0]?.model?.trim()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`,
@@ -500,6 +587,9 @@ async function main() {
     `- Messages: ${BODY}-byte bodies; publishers keep a bounded window of messages in flight (see bench/run.js); loopback only`,
     '',
   ];
+  if (skippedServers.has('rabbitmq')) {
+    header.push('> RabbitMQ was not reachable on 127.0.0.1:61613: its runs were skipped (start it with `scripts/rabbitmq-stomp.sh`).', '');
+  }
   process.stdout.write(header.join('\n') + '\n' + report(summary, servers.filter((s) => summary.some((x) => x.stats[s] !== undefined))) + '\n');
   if (args.json) {
     const raw = summary.map(({ scenario, stats }) => ({ scenario: scenario.key, params: scenario.params, stats, runs: Object.fromEntries(results.get(scenario.key) || []) }));

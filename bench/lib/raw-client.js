@@ -66,11 +66,12 @@ function stompFrame(command, headers, body = '') {
  * template into `buf` and stamps it; `length` is the wire size of one frame.
  */
 class SendTemplate {
-  constructor(destination, bodyBytes) {
+  /** `frameOf` builds the wire frame (default: a WebSocket frame; bench/lib/tcp-client.js passes a raw one). */
+  constructor(destination, bodyBytes, frameOf = stompFrame) {
     const pad = Math.max(0, bodyBytes - TS_DIGITS);
     const body = 'x'.repeat(pad) + '0'.repeat(TS_DIGITS);
     const bodyLength = Buffer.byteLength(body);
-    this.frame = stompFrame(
+    this.frame = frameOf(
       'SEND',
       { destination, 'content-type': 'text/plain', 'content-length': String(bodyLength) },
       body,
