@@ -265,6 +265,11 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
     if (this.closed) throw new Error('the broker is closed');
     const listener = new TcpListener((connection, user) => this.startSession(connection, { user }), this.options.logger, options);
     await listener.start();
+    if (this.closed) {
+      // close() ran while the port was being bound.
+      await listener.close();
+      throw new Error('the broker is closed');
+    }
     this.tcpListeners.add(listener);
     return listener;
   }

@@ -294,15 +294,18 @@ export class TcpListener {
       server.once('error', failed);
       server.listen({ port: this.options.port ?? 0, host: this.options.host, backlog: this.options.backlog }, () => {
         server.off('error', failed);
+        this.bound = server.address() as AddressInfo;
         server.on('error', (err) => this.logger.error({ err }, 'STOMP TCP listener error'));
         resolve(this);
       });
     });
   }
 
-  /** The bound address. */
+  private bound: AddressInfo | undefined;
+
+  /** The bound address (kept after close()). */
   get address(): AddressInfo {
-    return this.server.address() as AddressInfo;
+    return (this.bound ??= this.server.address() as AddressInfo);
   }
 
   /** The bound port (the chosen one when listening on port 0). */
