@@ -10,7 +10,7 @@ import { generate } from 'selfsigned';
 import { reject, type BrokerOptions, type ChannelMessage } from '../../src';
 import { InspectorModel } from '../../src/inspector/model';
 import type { TcpListener, TcpListenOptions } from '../../src/transport/tcp';
-import { RawClient } from '../helpers/raw-client';
+import { RawClient, type RawFrame } from '../helpers/raw-client';
 import { startServer, type TestServer } from '../helpers/server';
 import { untilSessions } from '../fuzz/support';
 
@@ -216,6 +216,30 @@ describe('flow control and shutdown', () => {
     expect(reader.closed).toBe(false);
     reader.send('SEND', { destination: '/topic/flood', receipt: 'still' }, 'after');
     await reader.waitFor(() => reader.frames.some((f) => f.command === 'RECEIPT'), 5000, 'the RECEIPT');
+  });
+
+  it("a TCP client that pauses reading gets every message, in order, once it reads again (the socket's 'drain' empties its backlog)", async () => {
+    await start({ limits: { outboundHighWaterMark: 64 * 1024, maxOutboundBytes: 64 * 1024 * 1024, sendTimeLimit: 0 } });
+    const c = await tcpClient();
+    await subscribe(c, '/topic/burst');
+    c.tcp!.socket.pause();
+    const session = [...server!.broker.sessions.values()][0];
+    const body = Buffer.alloc(32 * 1024, 0x62);
+    const count = 600;
+    let congested = false;
+    for (let i = 0; i < count; i++) {
+      body.write(String(i).padStart(4, '0'), 0, 'latin1');
+      await server!.broker.publish('/topic/burst', Buffer.from(body));
+      // 600 × 32 KiB is more than the kernel's socket buffers hold: the rest waits in the session's backlog.
+      congested ||= session.congested;
+    }
+    expect(congested).toBe(true);
+    c.tcp!.socket.resume();
+    const messages = (): RawFrame[] => c.frames.filter((f) => f.command === 'MESSAGE');
+    await c.waitFor(() => messages().length === count, 15000, `all ${count} messages`);
+    expect(messages().map((f) => Number(f.body.toString('latin1', 0, 4)))).toEqual([...Array(count).keys()]);
+    await until(() => !session.congested, 'the backlog to drain');
+    expect(server!.broker.stats().dropped).toBe(0);
   });
 
   it('broker.close() tells TCP clients (ERROR), closes them, and stops listening', async () => {
