@@ -26,6 +26,13 @@ export interface Connection {
   /** Stop reading from the peer while a frame is handled asynchronously, and start again. */
   pause(): void;
   resume(): void;
+  /** The transport's name, as the inspector shows it (e.g. 'sockjs/xhr-streaming'). Default 'websocket'. */
+  readonly transport?: string;
+  /**
+   * True when the transport carries text only (SockJS): a MESSAGE whose body is not UTF-8 is then
+   * sent base64-encoded (session/binary.ts) instead of as a binary message. Default false.
+   */
+  readonly textOnly?: boolean;
 }
 
 /** What a transport reports to its session. */
