@@ -212,9 +212,12 @@ export class SockJsEndpoint {
     this.dispatch(req, init, undefined, socket, head);
   }
 
-  /** Ends every SockJS session's transport now (the broker closed their STOMP sessions first). */
+  /**
+   * Ends every SockJS session now, lingering ones included (the broker closed their STOMP sessions
+   * first), so no sockjs timer outlives the broker.
+   */
   destroy(): void {
-    for (const connection of [...this.live.values()]) connection.terminate();
+    for (const connection of [...this.live.values()]) connection.end();
     this.live.clear();
     this.pending.clear();
   }
@@ -336,7 +339,21 @@ export class SockJsEndpoint {
 /** The sockjs internals read for buffered bytes and the socket (sockjs is pinned to ~0.3.24, whose code is frozen). */
 interface SockJsSessionInternals {
   send_buffer?: string[];
-  recv?: { connection?: Duplex; response?: { connection?: Duplex } | null } | null;
+  recv?: { connection?: Duplex; response?: { connection?: Duplex } | null; didClose?(): void } | null;
+  to_tref?: NodeJS.Timeout | null;
+  readyState?: number;
+  didTimeout?(): void;
+}
+
+/** sockjs's Transport.CLOSED. */
+const SOCKJS_CLOSED = 3;
+
+/**
+ * A STOMP close code as a SockJS close frame can carry it: browsers (and the WebSocket library
+ * sockjs uses) accept only 1000 and 3000–4999 from applications, so 1001–1015 become 4001–4015.
+ */
+export function sockJsCloseCode(code: number): number {
+  return code > 1000 && code < 1016 ? code + 3000 : code === 1000 || (code >= 3000 && code <= 4999) ? code : 4000;
 }
 
 /**
@@ -378,7 +395,11 @@ export class SockJsConnection implements Connection {
     this.closing = true;
     this.clearDrainTimer();
     // sockjs sends what is buffered before its close frame (a polling client gets both on its next poll).
-    this.conn.close(code, reason.slice(0, 120));
+    try {
+      this.conn.close(sockJsCloseCode(code), reason.slice(0, 120));
+    } catch (err) {
+      // Already closed underneath (the peer left at the same moment): nothing to tell it.
+    }
     // sockjs reports 'close' only after its disconnect delay; the STOMP session is over now.
     setImmediate(() => this.reportClosed(code));
   }
@@ -424,6 +445,21 @@ export class SockJsConnection implements Connection {
 
   pause(): void {
     this.paused = true;
+  }
+
+  /** Closes the SockJS session without its disconnect delay (sockjs keeps a polling session for it). */
+  end(): void {
+    this.terminate();
+    const session = this.internals();
+    if (session === undefined) return;
+    try {
+      session.recv?.didClose?.();
+      if (session.to_tref != null) clearTimeout(session.to_tref);
+      session.to_tref = null;
+      if (session.recv == null && session.readyState !== SOCKJS_CLOSED) session.didTimeout?.();
+    } catch (err) {
+      // sockjs's own state checks: the session ended meanwhile.
+    }
   }
 
   resume(): void {
