@@ -17,6 +17,8 @@ export interface InspectorSession {
   /** Negotiated STOMP version; null before CONNECT. */
   version: string | null;
   state: string;
+  /** The transport: 'websocket', or 'sockjs/<SockJS transport>' (e.g. 'sockjs/xhr-streaming'). */
+  transport: string;
   remoteAddress: string | null;
   /** The handshake's Origin header; null when the client sent none (not a browser). */
   origin: string | null;
@@ -106,6 +108,7 @@ export class InspectorModel {
         user: session.user?.name ?? null,
         version: connected ? session.version : null,
         state: session.state,
+        transport: session.transport,
         remoteAddress: session.remoteAddress ?? null,
         origin: session.origin ?? null,
         connectedAt: session.connectedAt,

@@ -83,7 +83,7 @@ export function renderPage(options: PageOptions, nonce: string): string {
   <section class="card">
     <div class="card-head"><h2>Sessions <span class="count" data-testid="session-count"></span></h2></div>
     <div class="table-wrap"><table data-testid="sessions-table">
-      <thead><tr><th>User</th><th>Version</th><th>Origin</th><th>Remote address</th><th class="num">Age</th><th class="num">Subs</th><th class="num">Buffered</th><th>Session id</th></tr></thead>
+      <thead><tr><th>User</th><th>Version</th><th>Transport</th><th>Origin</th><th>Remote address</th><th class="num">Age</th><th class="num">Subs</th><th class="num">Buffered</th><th>Session id</th></tr></thead>
       <tbody></tbody>
     </table></div>
   </section>
@@ -292,6 +292,7 @@ const SCRIPT = `'use strict';
     fillTable('sessions-table', data.sessions, [
       { value: (x) => x.user === null ? el('span', 'anon', 'anonymous') : x.user, title: (x) => x.user || '' },
       { value: (x) => versionPill(x.version) },
+      { value: (x) => x.transport, className: 'mono' },
       { value: (x) => x.origin === null ? el('span', 'muted', '—') : x.origin, title: (x) => x.origin || '' },
       { value: (x) => x.remoteAddress === null ? '' : x.remoteAddress, className: 'mono' },
       { value: (x) => age(x.age), className: 'num' },

@@ -132,8 +132,9 @@ if (requireChromium('inspector page')) {
       expect(await rows.count()).toBe(4);
       const aliceRow = page.locator('[data-testid="session-row"][data-user="alice"]');
       expect(await aliceRow.locator('td').nth(1).textContent()).toBe('1.2');
-      expect(await aliceRow.locator('td').nth(2).textContent()).toBe('https://chat.example');
-      expect(await aliceRow.locator('td').nth(3).textContent()).toBe('127.0.0.1');
+      expect(await aliceRow.locator('td').nth(2).textContent()).toBe('websocket');
+      expect(await aliceRow.locator('td').nth(3).textContent()).toBe('https://chat.example');
+      expect(await aliceRow.locator('td').nth(4).textContent()).toBe('127.0.0.1');
       const legacyRow = rows.nth(3);
       expect(await legacyRow.locator('td').nth(0).textContent()).toBe('anonymous');
       expect(await legacyRow.locator('td').nth(1).textContent()).toBe('1.0');
