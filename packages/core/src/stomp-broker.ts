@@ -217,6 +217,7 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
       const original = server.listeners('request');
       const wrapper = (req: IncomingMessage, res: ServerResponse): void => {
         if (sockjs.matches(req)) sockjs.handleRequest(req, res);
+        else if (original.length === 0) res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Not Found');
         else for (const l of original) l.call(server, req, res);
       };
       server.removeAllListeners('request');

@@ -45,8 +45,9 @@ export interface StompExpressOptions {
    * Also serve SockJS clients (Spring's `withSockJS()`) at `sockjs.path` (default '/sockjs'):
    * `true` for the defaults, or SockJS options. Its HTTP requests are answered by `app.use(stomp)`
    * (mount it at the root, before any body parser), its WebSocket upgrades by `attach`. Every
-   * SockJS request passes the origin check and `middleware`; the one that opens a session also
-   * `principal` and the handshake interceptors. Default: off.
+   * SockJS request passes the origin check, `middleware` and `principal`; the one that opens a
+   * session also the handshake interceptors, and its principal sticks to the session (a later
+   * request of that session by another principal gets 403). Default: off.
    */
   sockjs?: boolean | SockJsOptions;
 }
@@ -94,7 +95,7 @@ export function stompExpress(broker: StompBroker, options: StompExpressOptions =
   const logger = broker.options.logger;
   const sockjs = options.sockjs === undefined || options.sockjs === false ? undefined : broker.sockJs(options.sockjs === true ? {} : options.sockjs);
 
-  /** A SockJS HTTP request: origin check, `middleware`, then (for a session's first request) `principal`. */
+  /** A SockJS HTTP request: origin check, `middleware`, `principal` (the session's on its first request; checked against it on later ones). */
   async function sockJsRequest(endpoint: SockJsEndpoint, req: Request, res: Response): Promise<void> {
     const refused = broker.handshake.checkOrigin(req);
     if (refused !== undefined) {
@@ -115,7 +116,7 @@ export function stompExpress(broker: StompBroker, options: StompExpressOptions =
         res.status(outcome.status).set('Connection', 'close').type('text/plain').send(outcome.reason);
         return;
       }
-      if (endpoint.opensSession(req)) user = await principal(req);
+      user = await principal(req);
     } catch (err) {
       logger.error({ err, url: req.url }, 'resolving the principal of a SockJS request failed');
       if (!res.headersSent) res.status(500).type('text/plain').send('Internal Server Error');

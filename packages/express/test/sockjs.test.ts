@@ -22,8 +22,9 @@ const { running, clients } = closeAfterEach();
 function tokenAuth(refused: string[]) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const url = new URL(req.url, 'http://x');
-    if (url.pathname.endsWith('/info') || url.searchParams.get('token') === 'good') {
-      (req as Request & { user?: unknown }).user = { name: 'alice' };
+    const token = url.searchParams.get('token');
+    if (url.pathname.endsWith('/info') || token === 'good' || token === 'bob') {
+      (req as Request & { user?: unknown }).user = { name: token === 'bob' ? 'bob' : 'alice' };
       next();
       return;
     }
@@ -74,6 +75,18 @@ describe.each(['express', 'express4'] as const)('SockJS on %s', (major) => {
       expect(refused.some((p) => p.endsWith(suffix))).toBe(true);
       expect(broker.stats().connectionsOpened).toBe(0);
     });
+  });
+
+  it('refuses a request of alice’s session made by another signed-in user', async () => {
+    const { base } = await start(major);
+    const session = `${base}/sockjs/000/${Math.random().toString(36).slice(2)}`;
+    expect(await (await fetch(`${session}/xhr?token=good`, { method: 'POST' })).text()).toBe('o\n');
+    const frames = JSON.stringify(['CONNECT\naccept-version:1.2\nhost:x\n\n\0']);
+    const asBob = await fetch(`${session}/xhr_send?token=bob`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: frames });
+    expect(asBob.status).toBe(403);
+    expect(await asBob.text()).toMatch(/another user/);
+    const asAlice = await fetch(`${session}/xhr_send?token=good`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: frames });
+    expect(asAlice.status).toBe(204);
   });
 
   it('leaves other routes to the app', async () => {

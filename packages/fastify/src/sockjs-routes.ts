@@ -4,8 +4,8 @@
  * SockJsEndpoint.
  *
  * - onRequest: core's origin check (403), before any auth work.
- * - preHandler, after the app's own hooks: the principal (only for the request that opens a SockJS
- *   session), then the reply is hijacked and the raw request handed to sockjs. An upgrade too:
+ * - preHandler, after the app's own hooks: the principal (the session's on the request that opens
+ *   a SockJS session; checked against it on later ones), then the reply is hijacked and the raw request handed to sockjs. An upgrade too:
  *   @fastify/websocket routes it through Fastify but would upgrade it with `ws`, while sockjs
  *   upgrades with its own WebSocket library, so the socket and head are taken from the server's
  *   'upgrade' event before @fastify/websocket sees it.
@@ -44,7 +44,7 @@ export async function mountSockJs(
       return undefined;
     };
     const preHandler = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-      const user = endpoint.opensSession(request.raw) ? await principal(request) : undefined;
+      const user = await principal(request);
       const init = { user, attributes: new Map<string, unknown>() };
       const upgrade = upgrades.get(request.raw);
       reply.hijack();

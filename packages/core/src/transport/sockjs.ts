@@ -13,7 +13,9 @@
  *    `X-Frame-Options: SAMEORIGIN` under the same-origin default, and served as is with '*'.
  * 3. A POST body over `maxMessageBytes` → 413 (sockjs buffers bodies without a limit), and the
  *    session it was for is closed (1009), as ws does with an oversized WebSocket message.
- * 4. A request that opens a SockJS session (a receiving transport for a session id not seen
+ * 4. A later request of a session whose opening request had a principal, made with another
+ *    principal (a session id is in every URL) → 403.
+ * 5. A request that opens a SockJS session (a receiving transport for a session id not seen
  *    before, or the raw WebSocket) runs the handshake pipeline — the interceptors (`handshake.run`)
  *    after the framework auth the adapter already ran — and its principal and attributes are kept
  *    for the session sockjs is about to create. Later requests of the session (xhr_send, the next
@@ -81,6 +83,11 @@ export interface SockJsSessionInit {
 
 /** How the adapter already identified the client (framework auth). */
 export interface SockJsRequestInit {
+  /**
+   * The framework's principal for this request. On the request that opens a session it becomes
+   * the session's (interceptors may change it); on a later request of a session opened by a
+   * principal, a different principal is refused (403).
+   */
   user?: Principal;
   attributes?: Map<string, unknown>;
 }
@@ -139,6 +146,8 @@ export class SockJsEndpoint {
   private readonly pending = new Map<string, Pending>();
   /** SockJS session ids ('<server>/<session>') of live sessions, with their connection. */
   private readonly live = new Map<string, SockJsConnection>();
+  /** The principal name the framework established on a live session's first request, by session id. */
+  private readonly owners = new Map<string, string>();
 
   constructor(host: SockJsHost, options: SockJsOptions & { maxMessageBytes: number }) {
     const path = options.path ?? '/sockjs';
@@ -192,7 +201,7 @@ export class SockJsEndpoint {
 
   /** An HTTP request under `path` (after the adapter's framework auth, if any). */
   handleRequest(req: IncomingMessage, res: ServerResponse, init: SockJsRequestInit = {}): void {
-    const refusal = this.gate(req);
+    const refusal = this.gate(req, init);
     if (refusal !== undefined) {
       answer(res, refusal.status, refusal.reason);
       return;
@@ -204,7 +213,7 @@ export class SockJsEndpoint {
 
   /** An upgrade under `path` (after the adapter's framework auth, if any). */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, init: SockJsRequestInit = {}): void {
-    const refusal = this.gate(req);
+    const refusal = this.gate(req, init);
     if (refusal !== undefined) {
       writeRejection(socket, refusal.status, refusal.reason);
       return;
@@ -219,6 +228,7 @@ export class SockJsEndpoint {
   destroy(): void {
     for (const connection of [...this.live.values()]) connection.end();
     this.live.clear();
+    this.owners.clear();
     this.pending.clear();
   }
 
@@ -231,11 +241,17 @@ export class SockJsEndpoint {
     return { kind: 'other' };
   }
 
-  /** Steps 1–2 of the gate (see the file comment); undefined lets the request on. */
-  private gate(req: IncomingMessage): { status: number; reason: string } | undefined {
+  /** Steps 1, 2 and 4 of the gate (see the file comment); undefined lets the request on. */
+  private gate(req: IncomingMessage, init: SockJsRequestInit): { status: number; reason: string } | undefined {
     if (!this.host.accepting) return { status: 503, reason: 'server shutting down' };
     const route = this.route(req);
     if (route.kind === 'session' && JSONP.has(route.transport)) return { status: 404, reason: 'JSONP transport disabled' };
+    // A SockJS session id travels in URLs: a later request of it from another signed-in user
+    // (who learnt the id) must not read or write that session.
+    if (route.kind === 'session' && init.user !== undefined) {
+      const owner = this.owners.get(route.id);
+      if (owner !== undefined && owner !== init.user.name) return { status: 403, reason: 'this SockJS session belongs to another user' };
+    }
     if (route.kind === 'iframe' && this.framePolicy === 'none') return { status: 404, reason: 'iframe transports are disabled when allowedOrigins lists origins' };
     const refused = this.host.handshake.checkOrigin(req);
     if (refused !== undefined) return { status: refused.status, reason: refused.reason ?? 'Forbidden' };
@@ -268,7 +284,7 @@ export class SockJsEndpoint {
     return true;
   }
 
-  /** Step 4, then hands the request to sockjs. */
+  /** Step 5, then hands the request to sockjs. */
   private dispatch(req: IncomingMessage, init: SockJsRequestInit, res: ServerResponse | undefined, socket: Duplex | undefined, head: Buffer | undefined): void {
     const hand = (): void => {
       if (res !== undefined) this.handler(req, res);
@@ -323,8 +339,12 @@ export class SockJsEndpoint {
     if (route.kind === 'session') {
       const id = route.id;
       this.live.set(id, connection);
+      const owner = pending.result.user?.name;
+      if (owner !== undefined) this.owners.set(id, owner);
       conn.on('close', () => {
-        if (this.live.get(id) === connection) this.live.delete(id);
+        if (this.live.get(id) !== connection) return;
+        this.live.delete(id);
+        this.owners.delete(id);
       });
     }
     const origin = pending.req.headers.origin;

@@ -239,6 +239,32 @@ describe('SockJS raw protocol', () => {
     expect(r.broker.stats().limitsExceeded.maxPayload).toBe(1);
   });
 
+  it('holds frames that arrive while an async authenticator runs and applies them in order', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const r = await start({
+      authenticate: async (info) => {
+        await gate;
+        return { name: info.login ?? 'nobody' };
+      },
+    });
+    const session = await rawSession(r);
+    // One POST, three frames: SockJS hands them over in one go while CONNECT is still pending.
+    const sent = await session.send(
+      'CONNECT\naccept-version:1.2\nhost:x\nlogin:carol\n\n\0',
+      'SUBSCRIBE\nid:1\ndestination:/topic/order\nreceipt:r1\n\n\0',
+      'SEND\ndestination:/topic/order\n\nfirst\0',
+    );
+    expect(sent.status).toBe(204);
+    release();
+    let received = '';
+    while (!received.includes('first')) received += await session.poll();
+    const order = ['CONNECTED', 'RECEIPT', 'MESSAGE'].map((command) => received.indexOf(command));
+    expect(order.every((at) => at >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(onlySession(r.broker).user?.name).toBe('carol');
+  });
+
   it('refuses JSONP: a script include can be neither origin-checked nor kept from cookies', async () => {
     const r = await start();
     const response = await request(r.http).get('/sockjs/000/abc/jsonp?c=cb');
@@ -271,6 +297,15 @@ describe('SockJS origins', () => {
     expect(page.headers['x-frame-options']).toBe('SAMEORIGIN');
     const listed = await start({ allowedOrigins: ['https://app.example'] });
     expect((await request(listed.http).get('/sockjs/iframe.html')).status).toBe(404);
+  });
+
+  it('answers 404 outside the SockJS path when the server has no request handler', async () => {
+    const broker = createBroker({ logger: silentLogger });
+    const http = createServer();
+    broker.attach(http, { sockjs: true });
+    running.push({ broker, http, base: '', url: '' });
+    expect((await request(http).get('/elsewhere')).status).toBe(404);
+    expect((await request(http).get('/sockjs/info')).status).toBe(200);
   });
 
   it('leaves requests outside the SockJS path to the app', async () => {
