@@ -134,7 +134,10 @@ export interface SockJsConn {
   on(event: 'close', listener: () => void): unknown;
 }
 
-const createSockJsServer = (require('sockjs') as { createServer(options: Record<string, unknown>): unknown }).createServer;
+/** Loaded on first use: a broker without SockJS never loads sockjs and its WebSocket library. */
+function createSockJsServer(options: Record<string, unknown>): unknown {
+  return (require('sockjs') as { createServer(options: Record<string, unknown>): unknown }).createServer(options);
+}
 
 export class SockJsEndpoint {
   readonly path: string;
