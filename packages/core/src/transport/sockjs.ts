@@ -105,6 +105,8 @@ type Route =
 interface Pending {
   req: IncomingMessage;
   result: Extract<HandshakeResult, { accepted: true }>;
+  /** Forgets the entry if its socket closes before sockjs announces the session. */
+  forget: () => void;
 }
 
 type SockJsHandler = (req: IncomingMessage, res: ServerResponse | Duplex, head?: Buffer) => boolean;
@@ -235,6 +237,15 @@ export class SockJsEndpoint {
     this.pending.clear();
   }
 
+  /** Removes and returns the pending handshake of a TCP connection, releasing its socket listener. */
+  private takePending(key: string): Pending | undefined {
+    const pending = this.pending.get(key);
+    if (pending === undefined) return undefined;
+    this.pending.delete(key);
+    pending.req.socket.off('close', pending.forget);
+    return pending;
+  }
+
   private route(req: IncomingMessage): Route {
     const rest = requestPath(req).slice(this.path.length);
     if (rest === '/websocket' || rest === '/websocket/') return { kind: 'raw-websocket' };
@@ -308,10 +319,12 @@ export class SockJsEndpoint {
         if (!this.host.accepting) return refuse(503, 'server shutting down');
         const key = socketKey(req.socket);
         if (key === undefined) return refuse(400, 'Bad Request');
-        this.pending.set(key, { req, result });
-        req.socket.once('close', () => {
+        const forget = (): void => {
           if (this.pending.get(key)?.req === req) this.pending.delete(key);
-        });
+        };
+        this.takePending(key);
+        this.pending.set(key, { req, result, forget });
+        req.socket.once('close', forget);
         hand();
       },
       (err: unknown) => {
@@ -329,8 +342,7 @@ export class SockJsEndpoint {
   /** sockjs announced a session: start its STOMP session with the handshake that opened it. */
   private connected(conn: SockJsConn): void {
     const key = `${conn.remoteAddress}|${conn.remotePort}|${conn.address?.port}`;
-    const pending = this.pending.get(key);
-    this.pending.delete(key);
+    const pending = this.takePending(key);
     if (pending === undefined) {
       // Every session-opening request passes the gate first; reaching here would be a bug.
       this.host.logger.error({ url: conn.url }, 'sockjs session without an accepted handshake; closing it');

@@ -265,6 +265,17 @@ describe('SockJS raw protocol', () => {
     expect(onlySession(r.broker).user?.name).toBe('carol');
   });
 
+  it('opens many sessions over one keep-alive connection without piling up listeners on its socket', async () => {
+    const r = await start();
+    const sockets: import('node:net').Socket[] = [];
+    r.http.on('connection', (socket) => sockets.push(socket));
+    for (let i = 0; i < 15; i++) await rawSession(r);
+    await until(() => r.broker.sessions.size === 15, 5000, '15 sessions');
+    expect(sockets.length).toBeLessThan(15);
+    // Node's own listener plus at most one of ours for a session still being opened.
+    for (const socket of sockets) expect(socket.listenerCount('close')).toBeLessThanOrEqual(2);
+  });
+
   it('refuses JSONP: a script include can be neither origin-checked nor kept from cookies', async () => {
     const r = await start();
     const response = await request(r.http).get('/sockjs/000/abc/jsonp?c=cb');
