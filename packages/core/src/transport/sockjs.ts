@@ -11,10 +11,10 @@
  * 2. Origin check on every request (`/info` and the iframe page included). The iframe page cannot
  *    know who embeds it, so like Spring it is 404 when `allowedOrigins` lists origins, served with
  *    `X-Frame-Options: SAMEORIGIN` under the same-origin default, and served as is with '*'.
- * 3. A POST body over `maxMessageBytes` → 413 (sockjs buffers bodies without a limit), and the
- *    session it was for is closed (1009), as ws does with an oversized WebSocket message.
- * 4. A later request of a session whose opening request had a principal, made with another
+ * 3. A later request of a session whose opening request had a principal, made with another
  *    principal (a session id is in every URL) → 403.
+ * 4. A POST body over `maxMessageBytes` → 413 (sockjs buffers bodies without a limit), and the
+ *    session it was for is closed (1009), as ws does with an oversized WebSocket message.
  * 5. A request that opens a SockJS session (a receiving transport for a session id not seen
  *    before, or the raw WebSocket) runs the handshake pipeline — the interceptors (`handshake.run`)
  *    after the framework auth the adapter already ran — and its principal and attributes are kept
@@ -255,7 +255,7 @@ export class SockJsEndpoint {
     return { kind: 'other' };
   }
 
-  /** Steps 1, 2 and 4 of the gate (see the file comment); undefined lets the request on. */
+  /** Steps 1–3 of the gate (see the file comment); undefined lets the request on. */
   private gate(req: IncomingMessage, init: SockJsRequestInit): { status: number; reason: string } | undefined {
     if (!this.host.accepting) return { status: 503, reason: 'server shutting down' };
     const route = this.route(req);
@@ -272,7 +272,7 @@ export class SockJsEndpoint {
     return undefined;
   }
 
-  /** Step 3: refuses a POST body over maxMessageBytes; false when it answered. */
+  /** Step 4: refuses a POST body over maxMessageBytes; false when it answered. */
   private limitBody(req: IncomingMessage, res: ServerResponse): boolean {
     if (req.method !== 'POST') return true;
     const limit = this.maxMessageBytes;
