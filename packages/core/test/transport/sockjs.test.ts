@@ -1,5 +1,6 @@
 /**
- * STOMP over SockJS on core's `attach(server, { sockjs })`: sockjs-client 1.x in Node with each
+ * STOMP over SockJS on core's `attach(server, { sockjs })`: sockjs-client 1.x in Node (under
+ * @stomp/stompjs 7, and under stomp.js 2.3 as Spring's tutorials wrote it) with each
  * transport forced in turn, raw SockJS requests for what a client cannot be made to do (stop
  * polling, send oversized bodies), and supertest for the HTTP-only endpoints (/info, iframe).
  */
@@ -323,5 +324,38 @@ describe('SockJS origins', () => {
     const r = await start();
     const response = await request(r.http).get('/elsewhere');
     expect(response.text).toBe('app');
+  });
+});
+
+describe.each(SOCKJS_TRANSPORTS)('stomp.js 2.3 over SockJS %s, as the Spring tutorials wrote it', (transport) => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const Stomp = require('stompjs') as {
+    over(socket: unknown): {
+      debug: ((s: string) => void) | null;
+      heartbeat: { incoming: number; outgoing: number };
+      connect(headers: Record<string, string>, ok: (frame: { headers: Record<string, string> }) => void, err: (e: unknown) => void): void;
+      subscribe(dest: string, cb: (m: { body: string; headers: Record<string, string> }) => void): { unsubscribe(): void };
+      send(dest: string, headers: Record<string, string>, body: string): void;
+      disconnect(cb?: () => void): void;
+    };
+  };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const SockJS = require('sockjs-client') as new (url: string, reserved: undefined, options: { transports: string[] }) => unknown;
+
+  it('connects (STOMP 1.1), subscribes, sends and receives with Stomp.over(new SockJS(url))', async () => {
+    const { broker, url } = await start();
+    const client = Stomp.over(new SockJS(url, undefined, { transports: [transport] }));
+    client.debug = null;
+    client.heartbeat = { incoming: 0, outgoing: 0 };
+    const frame = await new Promise<{ headers: Record<string, string> }>((resolve, reject) => client.connect({ login: 'tutorial' }, resolve, reject));
+    expect(frame.headers.version).toBe('1.1');
+    const received = new Promise<{ body: string }>((resolve) => client.subscribe('/topic/greetings', resolve));
+    // stomp.js 2.3 has no receipts on SUBSCRIBE: wait until the broker registered it.
+    await until(() => broker.stats().subscriptions === 1, 5000, 'the subscription');
+    client.send('/topic/greetings', {}, JSON.stringify({ name: 'Spring' }));
+    expect(JSON.parse((await received).body)).toEqual({ name: 'Spring' });
+    const gone = nextEvent(broker, 'disconnect');
+    client.disconnect();
+    await gone;
   });
 });
