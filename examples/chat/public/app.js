@@ -1,4 +1,9 @@
-/* The chat page: plain JavaScript on the @stomp/stompjs UMD bundle (global StompJs). */
+/*
+ * The chat page: plain JavaScript on the @stomp/stompjs UMD bundle (global StompJs). STOMP over
+ * WebSocket at /ws; over SockJS at /sockjs (the sockjs-client bundle, global SockJS, picks the best
+ * transport it can: websocket, xhr-streaming, eventsource, xhr-polling ...) when the browser has no
+ * WebSocket or the page was opened with ?transport=sockjs.
+ */
 (function () {
   'use strict';
 
@@ -61,6 +66,18 @@
     if (className) node.className = className;
     if (text !== undefined) node.textContent = text;
     return node;
+  }
+
+  /** SockJS when asked for (?transport=sockjs) or when the browser has no WebSocket. */
+  function useSockJs() {
+    return new URLSearchParams(location.search).get('transport') === 'sockjs' || typeof window.WebSocket !== 'function';
+  }
+
+  /** 'over WebSocket', or 'over SockJS (xhr-streaming)' with the transport SockJS settled on. */
+  function transportOf(client) {
+    var socket = client.webSocket;
+    if (socket && typeof socket.transport === 'string') return 'over SockJS (' + socket.transport + ')';
+    return 'over WebSocket';
   }
 
   function setStatus(text, stateName) {
@@ -214,8 +231,10 @@
     setComposerEnabled(false);
     setStatus('Connecting…', 'connecting');
     var scheme = location.protocol === 'https:' ? 'wss://' : 'ws://';
+    var sockjs = useSockJs();
     var client = new StompJs.Client({
-      brokerURL: scheme + location.host + '/ws',
+      brokerURL: sockjs ? undefined : scheme + location.host + '/ws',
+      webSocketFactory: sockjs ? function () { return new SockJS(location.origin + '/sockjs'); } : undefined,
       connectHeaders: { login: name },
       reconnectDelay: 2000,
       heartbeatIncoming: 10000,
@@ -224,7 +243,7 @@
     state.client = client;
     client.onConnect = function () {
       if (state.client !== client) return;
-      setStatus('Connected as ' + name, 'online');
+      setStatus('Connected as ' + name + ' ' + transportOf(client), 'online');
       subscribe('/user/queue/errors', function (m) { showError(m.headers.message || m.body || 'refused'); });
       subscribe('/user/queue/dm', function (m) { renderMessage('dm', parse(m)); });
       subscribe('/topic/presence', function (m) { renderPresence(parse(m)); });

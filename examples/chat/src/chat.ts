@@ -97,7 +97,7 @@ export const loginAuthenticator: Authenticator = (info) => {
   return name ? { name } : undefined;
 };
 
-/** `ws://host/ws?user=alice` → principal alice (a CONNECT login, if any, still wins). */
+/** `ws://host/ws?user=alice` (or `http://host/sockjs?user=alice`) → principal alice (a CONNECT login, if any, still wins). */
 export const userQueryInterceptor: HandshakeInterceptor = {
   before(req, ctx) {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -265,6 +265,17 @@ export function stompjsBundle(): string {
   return join(dirname(require.resolve('@stomp/stompjs')), 'stomp.umd.min.js');
 }
 
+/** The sockjs-client browser bundle (global `SockJS`) from node_modules: the page's fallback, served locally (no CDN). */
+export function sockjsBundle(): string {
+  return join(dirname(require.resolve('sockjs-client/package.json')), 'dist', 'sockjs.min.js');
+}
+
+/**
+ * SockJS beside /ws (Spring's `withSockJS()`), the same for both flavours; its iframe page (old
+ * browsers' fallback) loads the locally served bundle.
+ */
+export const SOCKJS_OPTIONS = { path: '/sockjs', clientScriptUrl: '/vendor/sockjs.min.js' } as const;
+
 /** Everything the page needs, served the same way by both flavours. */
 export function assets(): Asset[] {
   return [
@@ -274,6 +285,7 @@ export function assets(): Asset[] {
     { path: '/style.css', file: join(PUBLIC_DIR, 'style.css'), contentType: 'text/css; charset=utf-8' },
     { path: '/favicon.svg', file: join(PUBLIC_DIR, 'favicon.svg'), contentType: 'image/svg+xml' },
     { path: '/vendor/stomp.umd.min.js', file: stompjsBundle(), contentType: 'text/javascript; charset=utf-8' },
+    { path: '/vendor/sockjs.min.js', file: sockjsBundle(), contentType: 'text/javascript; charset=utf-8' },
   ];
 }
 
@@ -294,7 +306,7 @@ export function readAsset(asset: Asset): Promise<Buffer> {
 /** The start-up line both flavours print (and the STOMP TCP port, when one is open). */
 export function banner(flavour: string, port: number, tcpPort?: number): string {
   const tcp = tcpPort === undefined ? '' : `, STOMP over TCP on 127.0.0.1:${tcpPort}`;
-  return `stompkit chat (${flavour}) on http://localhost:${port} — STOMP endpoint ws://localhost:${port}/ws${tcp}\n`;
+  return `stompkit chat (${flavour}) on http://localhost:${port} — STOMP endpoints ws://localhost:${port}/ws and SockJS http://localhost:${port}/sockjs${tcp}\n`;
 }
 
 /**

@@ -17,6 +17,7 @@ import {
   readAsset,
   runFromCommandLine,
   SECURITY_HEADERS,
+  SOCKJS_OPTIONS,
   validateText,
   type ChatOptions,
   type RunningChat,
@@ -27,7 +28,7 @@ export type { RunningChat };
 export async function start(port = 0, options: ChatOptions = {}): Promise<RunningChat> {
   const broker = createChatBroker(options);
   const app = Fastify({ logger: false, bodyLimit: 16 * 1024 });
-  await app.register(stompPlugin, { broker, path: '/ws', shutdown: { timeout: 2000 } });
+  await app.register(stompPlugin, { broker, path: '/ws', sockjs: SOCKJS_OPTIONS, shutdown: { timeout: 2000 } });
 
   app.get('/health', async () => health(broker));
 

@@ -5,8 +5,9 @@
  *   PORT=8080                 HTTP port (default 8080)
  *   STOMP_HEARTBEAT=cx,cy     the server's heart-beat offer in ms (default 10000,10000)
  *
- * Routes: the page (public/), the @stomp/stompjs bundle at /vendor/stomp.umd.min.js, GET /health,
- * POST /api/announce {text} (broadcast to /topic/chat/lobby through `req.stomp`), STOMP on /ws.
+ * Routes: the page (public/), the @stomp/stompjs bundle at /vendor/stomp.umd.min.js, the
+ * sockjs-client bundle at /vendor/sockjs.min.js, GET /health, POST /api/announce {text} (broadcast
+ * to /topic/chat/lobby through `req.stomp`), STOMP on /ws and over SockJS at /sockjs.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,6 +22,7 @@ import {
   readAsset,
   runFromCommandLine,
   SECURITY_HEADERS,
+  SOCKJS_OPTIONS,
   validateText,
   type ChatOptions,
   type RunningChat,
@@ -30,7 +32,7 @@ export type { RunningChat };
 
 export async function start(port = 0, options: ChatOptions = {}): Promise<RunningChat> {
   const broker = createChatBroker(options);
-  const stomp = stompExpress(broker, { path: '/ws' });
+  const stomp = stompExpress(broker, { path: '/ws', sockjs: SOCKJS_OPTIONS });
   const app = express();
   app.disable('x-powered-by');
   app.use(stomp); // req.stomp: the messaging template

@@ -33,15 +33,24 @@ if (requireChromium('chat page')) {
       await server.close();
     });
 
-    /** A page in its own browser context (no shared storage), joined as `user` in `room`. */
-    async function joinAs(user: string, room = 'lobby'): Promise<Page> {
+    /**
+     * A page in its own browser context (no shared storage), joined as `user` in `room`;
+     * `noWebSocket` removes WebSocket from the page before its scripts run (an old browser or a
+     * proxy that breaks upgrades), `query` is appended to the page URL.
+     */
+    async function joinAs(user: string, room = 'lobby', options: { noWebSocket?: boolean; query?: string } = {}): Promise<Page> {
       const context = await browser.newContext({ viewport: { width: 1100, height: 720 } });
       const page = await context.newPage();
+      if (options.noWebSocket === true) {
+        await page.addInitScript(() => {
+          delete (window as { WebSocket?: unknown }).WebSocket;
+        });
+      }
       page.on('pageerror', (err) => problems.push(`${user}: ${err.message}`));
       page.on('console', (m) => {
         if (m.type() === 'error') problems.push(`${user}: ${m.text()}`);
       });
-      await page.goto(server.url);
+      await page.goto(server.url + (options.query ?? ''));
       await page.getByTestId('name').fill(user);
       await page.getByTestId('room').fill(room);
       await page.getByTestId('join').click();
@@ -112,6 +121,34 @@ if (requireChromium('chat page')) {
       await alice.screenshot({ path: screenshotPath(name === 'express' ? 'chat-browser.png' : `chat-browser-${name}.png`), fullPage: true });
       expect(problems).toEqual([]);
       for (const page of [alice, carol, dave]) await page.context().close();
+    }, 60_000);
+
+    it('a page without WebSocket falls back to SockJS over xhr-streaming and chats with a WebSocket user', async () => {
+      const erin = await joinAs('erin', 'lobby', { noWebSocket: true });
+      const frank = await joinAs('frank');
+      const gina = await joinAs('gina', 'lobby', { query: '?transport=sockjs' });
+      expect(await erin.evaluate(() => typeof (window as { WebSocket?: unknown }).WebSocket)).toBe('undefined');
+      await expect(erin.getByTestId('status').textContent()).resolves.toBe('Connected as erin over SockJS (xhr-streaming)');
+      await expect(frank.getByTestId('status').textContent()).resolves.toBe('Connected as frank over WebSocket');
+      await expect(gina.getByTestId('status').textContent()).resolves.toBe('Connected as gina over SockJS (websocket)');
+      const transports = [...server.broker.sessions.values()].map((s) => `${s.user?.name}:${s.transport}`).sort();
+      expect(transports).toEqual(['erin:sockjs/xhr-streaming', 'frank:websocket', 'gina:sockjs/websocket']);
+
+      for (const user of ['erin', 'frank', 'gina']) await online(erin, user).waitFor();
+      await say(erin, 'hello from SockJS');
+      await frank.getByTestId('message').filter({ hasText: 'hello from SockJS' }).and(frank.locator('[data-from="erin"]')).waitFor();
+      await say(frank, 'hello from WebSocket');
+      await erin.getByTestId('message').filter({ hasText: 'hello from WebSocket' }).and(erin.locator('[data-from="frank"]')).waitFor();
+      await gina.getByTestId('message').filter({ hasText: 'hello from WebSocket' }).waitFor();
+
+      // A direct message from the WebSocket user reaches the SockJS user only.
+      await online(frank, 'erin').click();
+      await say(frank, 'a secret over two transports');
+      await erin.getByTestId('dm').filter({ hasText: 'a secret over two transports' }).waitFor();
+      expect(await gina.getByTestId('dm').count()).toBe(0);
+      await erin.screenshot({ path: screenshotPath(name === 'express' ? 'chat-sockjs.png' : `chat-sockjs-${name}.png`), fullPage: true });
+      expect(problems).toEqual([]);
+      for (const page of [erin, frank, gina]) await page.context().close();
     }, 60_000);
   });
 }

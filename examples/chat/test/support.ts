@@ -4,6 +4,7 @@
  */
 import { Client, type IMessage, type StompHeaders } from '@stomp/stompjs';
 import WebSocket from 'ws';
+import type { StompBroker } from '@stompkit/core';
 import type { ChatOptions } from '../src/chat';
 import { start as startExpress } from '../src/server';
 import { start as startFastify } from '../src/fastify-server';
@@ -11,6 +12,7 @@ import { start as startFastify } from '../src/fastify-server';
 export interface Running {
   url: string;
   port: number;
+  broker: StompBroker;
   close(): Promise<void>;
 }
 

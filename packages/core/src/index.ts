@@ -54,6 +54,9 @@ export { encodeUserName } from './user/user-destinations';
 export { WebSocketConnection, handleProtocols, requestPath } from './transport/websocket';
 export type { WebSocketOptions } from './transport/websocket';
 export { Handshake, writeRejection } from './transport/handshake';
+export { SockJsEndpoint, SockJsConnection } from './transport/sockjs';
+export type { SockJsOptions, SockJsRequestInit } from './transport/sockjs';
+export { TRANSFER_ENCODING_HEADER } from './session/binary';
 export type {
   HandshakeContext,
   HandshakeInit,

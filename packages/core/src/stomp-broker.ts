@@ -4,7 +4,7 @@
  * `handleUpgrade` entry point and add only framework glue.
  */
 import { EventEmitter } from 'node:events';
-import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
@@ -22,7 +22,7 @@ import { UserRegistry } from './user/user-registry';
 import { resolveOptions, type BrokerOptions, type Principal, type ResolvedOptions } from './options';
 import { onReceiveTick, onSendTick, StompSession, type CloseReason, type SessionHost, type SessionInit, type SlowConsumerInfo } from './session/stomp-session';
 import { StompError } from './errors';
-import { CloseCode } from './session/connection';
+import { CloseCode, type Connection } from './session/connection';
 import { ownString } from './codec/frame';
 import { DecoderPool } from './session/decoder-pool';
 import { HeartbeatClock } from './session/heartbeat-clock';
@@ -36,7 +36,7 @@ import {
 } from './transport/websocket';
 import { Handshake, writeRejection } from './transport/handshake';
 import { TcpListener, type TcpListenOptions } from './transport/tcp';
-import type { Connection } from './session/connection';
+import { SockJsEndpoint, type SockJsOptions } from './transport/sockjs';
 
 export interface AttachOptions extends WebSocketOptions {
   /** URL path of the STOMP endpoint. Default '/ws'. */
@@ -98,6 +98,8 @@ export interface CloseOptions {
 interface Attachment {
   server: HttpServer | HttpsServer;
   listener: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  /** The server's 'request' listeners before SockJS wrapped them (attach with `sockjs`), restored on close. */
+  requestListeners?: { wrapper: (req: IncomingMessage, res: ServerResponse) => void; original: Function[] };
 }
 
 export class StompBroker extends EventEmitter<StompBrokerEvents> implements SessionHost {
@@ -131,6 +133,8 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
   /** Heart-beat ticks for every session (session/heartbeat-clock.ts). */
   readonly heartbeats: { readonly send: HeartbeatClock<StompSession>; readonly receive: HeartbeatClock<StompSession> };
   private inProcessCounter = 0;
+  /** SockJS endpoints by path (sockJs()). */
+  private readonly sockJsEndpoints = new Map<string, SockJsEndpoint>();
   private closed = false;
   private closing: Promise<void> | undefined;
 
@@ -193,19 +197,65 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
   /**
    * Serves STOMP on `server` at `path` (default '/ws'). Upgrades for other paths are left to other
    * listeners; when no other listener exists they get a 404 instead of hanging.
+   *
+   * With `sockjs` (Spring's `withSockJS()`), SockJS clients are served too, at `sockjs.path`
+   * (default '/sockjs'): its upgrades here, its HTTP requests by wrapping the server's current
+   * 'request' listeners (as sockjs's own `installHandlers` does; attach after the app is set).
    */
-  attach(server: HttpServer | HttpsServer, options: { path?: string } = {}): this {
+  attach(server: HttpServer | HttpsServer, options: { path?: string; sockjs?: boolean | SockJsOptions } = {}): this {
     const path = options.path ?? '/ws';
+    const sockjs = options.sockjs === undefined || options.sockjs === false ? undefined : this.sockJs(options.sockjs === true ? {} : options.sockjs);
     const listener = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
       if (requestPath(req) === path) {
         this.handleUpgrade(req, socket, head);
+      } else if (sockjs?.matches(req) === true) {
+        sockjs.handleUpgrade(req, socket, head);
       } else if (server.listenerCount('upgrade') === 1) {
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       }
     };
     server.on('upgrade', listener);
-    this.attachments.push({ server, listener });
+    const attachment: Attachment = { server, listener };
+    if (sockjs !== undefined) {
+      const original = server.listeners('request');
+      const wrapper = (req: IncomingMessage, res: ServerResponse): void => {
+        if (sockjs.matches(req)) sockjs.handleRequest(req, res);
+        else if (original.length === 0) res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Not Found');
+        else for (const l of original) l.call(server, req, res);
+      };
+      server.removeAllListeners('request');
+      server.on('request', wrapper);
+      attachment.requestListeners = { wrapper, original };
+    }
+    this.attachments.push(attachment);
     return this;
+  }
+
+  /**
+   * The SockJS endpoint at `options.path` (default '/sockjs'), made on first use: adapters hand it
+   * the HTTP requests and upgrades under that path after their framework auth
+   * (`handleRequest` / `handleUpgrade`); `attach(server, { sockjs })` does it without a framework.
+   */
+  sockJs(options: SockJsOptions = {}): SockJsEndpoint {
+    const path = options.path ?? '/sockjs';
+    let endpoint = this.sockJsEndpoints.get(path);
+    if (endpoint === undefined) {
+      const maxMessageBytes = options.maxMessageBytes ?? 2 * this.options.limits.maxFrameBytes + 16 * 1024;
+      const broker = this;
+      endpoint = new SockJsEndpoint(
+        {
+          handshake: this.handshake,
+          logger: this.options.logger,
+          get accepting() {
+            return !broker.closed;
+          },
+          openConnection: (connection, req, init) => this.openConnection(connection, req, init),
+        },
+        { ...options, path, maxMessageBytes },
+      );
+      this.sockJsEndpoints.set(path, endpoint);
+    }
+    return endpoint;
   }
 
   /**
@@ -243,15 +293,12 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
    * `after` hooks when `req` is given.
    */
   openSession(ws: WebSocket, socket: Duplex, req: IncomingMessage | undefined, options: UpgradeOptions = {}): StompSession {
-    const connection = new WebSocketConnection(ws, socket, this.compression);
-    const session = this.startSession(connection, {
+    return this.openConnection(new WebSocketConnection(ws, socket, this.compression), req, {
       user: options.user,
       attributes: options.attributes,
       subprotocol: ws.protocol || undefined,
       origin: typeof req?.headers.origin === 'string' ? req.headers.origin : undefined,
     });
-    if (req !== undefined && session.isOpen) this.handshake.after(req, session);
-    return session;
   }
 
   /**
@@ -263,7 +310,7 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
    */
   async listen(options: TcpListenOptions = {}): Promise<TcpListener> {
     if (this.closed) throw new Error('the broker is closed');
-    const listener = new TcpListener((connection, user) => this.startSession(connection, { user }), this.options.logger, options);
+    const listener = new TcpListener((connection, user) => this.openConnection(connection, undefined, { user }), this.options.logger, options);
     await listener.start();
     if (this.closed) {
       // close() ran while the port was being bound.
@@ -275,10 +322,11 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
   }
 
   /**
-   * Starts a STOMP session on any transport's connection (WebSocket, TCP, ...) and applies the
-   * session limit; a broker already closing ends it at once.
+   * Starts a STOMP session on any transport's `Connection` (WebSocket, SockJS, TCP): counts it,
+   * applies maxSessions (a broker already closing ends it at once), then runs the handshake
+   * interceptors' `after` hooks when `req` is given.
    */
-  private startSession(connection: Connection, init: Omit<SessionInit, 'id'>): StompSession {
+  openConnection(connection: Connection, req: IncomingMessage | undefined, init: Omit<SessionInit, 'id'>): StompSession {
     // randomUUID() may return a rope of two strings; a flat copy is 32 bytes smaller per session.
     const session = new StompSession(this, connection, { id: ownString(randomUUID()), ...init });
     this.sessions.set(session.sessionId, session);
@@ -289,7 +337,7 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
     if (this.closed) session.close('server shutting down', { kind: 'server-close', message: 'server shutting down' });
     else if (maxSessions > 0 && this.sessions.size > maxSessions) {
       session.fail(new StompError('STOMP_ERR_LIMIT', `limit maxSessions (${maxSessions}) exceeded: the server has too many sessions`, { headers: [['limit', 'maxSessions']] }), undefined);
-    }
+    } else if (req !== undefined) this.handshake.after(req, session);
     return session;
   }
 
@@ -411,7 +459,13 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
   close(options: CloseOptions = {}): Promise<void> {
     if (this.closing !== undefined) return this.closing;
     this.closed = true;
-    for (const { server, listener } of this.attachments) server.off('upgrade', listener);
+    for (const { server, listener, requestListeners } of this.attachments) {
+      server.off('upgrade', listener);
+      if (requestListeners !== undefined) {
+        server.off('request', requestListeners.wrapper);
+        for (const l of requestListeners.original) server.on('request', l as (req: IncomingMessage, res: ServerResponse) => void);
+      }
+    }
     this.attachments.length = 0;
     for (const listener of this.tcpListeners) void listener.close();
     this.tcpListeners.clear();
@@ -448,6 +502,7 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
       const done = (): void => {
         clearTimeout(timer);
         this.wss.close();
+        for (const endpoint of this.sockJsEndpoints.values()) endpoint.destroy();
         resolve();
       };
       const timer = setTimeout(() => {

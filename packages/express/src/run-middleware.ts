@@ -126,3 +126,44 @@ function errorOutcome(error: unknown): MiddlewareOutcome {
   const reason = status < 500 && typeof e?.message === 'string' && e.message !== '' ? e.message : STATUS_CODES[status] ?? 'Error';
   return { kind: 'error', status, reason, error };
 }
+
+/**
+ * Runs `middleware` on an ordinary HTTP request (a SockJS request under the SockJS path), with its
+ * own response: the same outcomes as runMiddleware, without borrowing the socket.
+ */
+export function runMiddlewareOnRequest(middleware: readonly RequestHandler[], req: IncomingMessage, res: ServerResponse): Promise<MiddlewareOutcome> {
+  return new Promise<MiddlewareOutcome>((resolve) => {
+    let settled = false;
+    const settle = (outcome: MiddlewareOutcome): void => {
+      if (settled) return;
+      settled = true;
+      res.off('finish', onAnswered);
+      res.off('close', onAnswered);
+      resolve(outcome);
+    };
+    const onAnswered = (): void => settle({ kind: 'answered' });
+    res.on('finish', onAnswered);
+    res.on('close', onAnswered);
+    let index = 0;
+    const next = (err?: unknown): void => {
+      if (settled || res.headersSent || res.writableEnded) return;
+      if (err !== undefined && err !== 'route' && err !== 'router') {
+        settle(errorOutcome(err));
+        return;
+      }
+      let handler = middleware[index++];
+      while (handler !== undefined && handler.length === 4) handler = middleware[index++];
+      if (handler === undefined) {
+        settle({ kind: 'next' });
+        return;
+      }
+      try {
+        const result: unknown = handler(req as never, res as never, next);
+        if (result instanceof Promise) result.then(undefined, (e: unknown) => next(e ?? new Error('rejected')));
+      } catch (e) {
+        next(e ?? new Error('thrown'));
+      }
+    };
+    next();
+  });
+}

@@ -12,8 +12,18 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { Application, NextFunction, Request, RequestHandler, Response } from 'express';
-import { createInspector, requestPath, writeRejection, type CloseOptions, type InspectorOptions, type Principal, type StompBroker } from '@stompkit/core';
-import { findExpressApp, runMiddleware } from './run-middleware';
+import {
+  createInspector,
+  requestPath,
+  writeRejection,
+  type CloseOptions,
+  type InspectorOptions,
+  type Principal,
+  type SockJsEndpoint,
+  type SockJsOptions,
+  type StompBroker,
+} from '@stompkit/core';
+import { findExpressApp, runMiddleware, runMiddlewareOnRequest } from './run-middleware';
 
 export interface StompExpressOptions {
   /** URL path of the STOMP endpoint. Default '/ws'. */
@@ -31,6 +41,15 @@ export interface StompExpressOptions {
    * (default 500). Default: none.
    */
   middleware?: RequestHandler[];
+  /**
+   * Also serve SockJS clients (Spring's `withSockJS()`) at `sockjs.path` (default '/sockjs'):
+   * `true` for the defaults, or SockJS options. Its HTTP requests are answered by `app.use(stomp)`
+   * (mount it at the root, before any body parser), its WebSocket upgrades by `attach`. Every
+   * SockJS request passes the origin check, `middleware` and `principal`; the one that opens a
+   * session also the handshake interceptors, and its principal sticks to the session (a later
+   * request of that session by another principal gets 403). Default: off.
+   */
+  sockjs?: boolean | SockJsOptions;
 }
 
 /** `stomp.inspector(options)`: core's InspectorOptions, with `authorize` given the Express request. */
@@ -40,6 +59,8 @@ export type ExpressInspectorOptions = InspectorOptions<Request>;
 export interface StompExpress extends RequestHandler {
   readonly broker: StompBroker;
   readonly path: string;
+  /** The SockJS endpoint when the `sockjs` option is on. */
+  readonly sockjs: SockJsEndpoint | undefined;
   /**
    * Hooks `server`'s 'upgrade' event for `path` and returns the server (works with the server
    * `app.listen()` returns, `http.createServer(app)` and `https.createServer(options, app)`).
@@ -72,6 +93,37 @@ export function stompExpress(broker: StompBroker, options: StompExpressOptions =
   const principal = options.principal ?? defaultPrincipal;
   const listeners = new Map<HttpServer | HttpsServer, UpgradeListener>();
   const logger = broker.options.logger;
+  const sockjs = options.sockjs === undefined || options.sockjs === false ? undefined : broker.sockJs(options.sockjs === true ? {} : options.sockjs);
+
+  /** A SockJS HTTP request: origin check, `middleware`, `principal` (the session's on its first request; checked against it on later ones). */
+  async function sockJsRequest(endpoint: SockJsEndpoint, req: Request, res: Response): Promise<void> {
+    const refused = broker.handshake.checkOrigin(req);
+    if (refused !== undefined) {
+      res.status(refused.status).set('Connection', 'close').type('text/plain').send(refused.reason ?? 'Forbidden');
+      return;
+    }
+    if (req.readableEnded && req.method === 'POST') {
+      logger.error({ url: req.url }, 'a body parser read a SockJS request before stompkit: mount app.use(stomp) before body parsers');
+      res.status(500).type('text/plain').send('SockJS request body already consumed');
+      return;
+    }
+    let user: Principal | undefined;
+    try {
+      const outcome = await runMiddlewareOnRequest(middleware, req, res);
+      if (outcome.kind === 'answered') return;
+      if (outcome.kind === 'error') {
+        if (outcome.status >= 500) logger.error({ err: outcome.error, url: req.url }, 'express middleware failed on a SockJS request');
+        res.status(outcome.status).set('Connection', 'close').type('text/plain').send(outcome.reason);
+        return;
+      }
+      user = await principal(req);
+    } catch (err) {
+      logger.error({ err, url: req.url }, 'resolving the principal of a SockJS request failed');
+      if (!res.headersSent) res.status(500).type('text/plain').send('Internal Server Error');
+      return;
+    }
+    endpoint.handleRequest(req, res, { user, attributes: new Map() });
+  }
 
   async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, app: Application | undefined): Promise<void> {
     const refused = broker.handshake.checkOrigin(req);
@@ -103,10 +155,15 @@ export function stompExpress(broker: StompBroker, options: StompExpressOptions =
       socket.off('error', destroySocket);
     }
     if (socket.destroyed) return;
-    broker.handleUpgrade(req, socket, head, { user, attributes: new Map() });
+    if (sockjs !== undefined && requestPath(req) !== path) sockjs.handleUpgrade(req, socket, head, { user, attributes: new Map() });
+    else broker.handleUpgrade(req, socket, head, { user, attributes: new Map() });
   }
 
-  const stomp = function stompMiddleware(req: Request, _res: Response, next: NextFunction): void {
+  const stomp = function stompMiddleware(req: Request, res: Response, next: NextFunction): void {
+    if (sockjs !== undefined && sockjs.matches(req)) {
+      void sockJsRequest(sockjs, req, res);
+      return;
+    }
     req.stomp = broker.template;
     next();
   } as StompExpress;
@@ -114,12 +171,13 @@ export function stompExpress(broker: StompBroker, options: StompExpressOptions =
   Object.defineProperties(stomp, {
     broker: { value: broker, enumerable: true },
     path: { value: path, enumerable: true },
+    sockjs: { value: sockjs, enumerable: true },
   });
 
   stomp.attach = function attach<S extends HttpServer | HttpsServer>(server: S, app?: Application): S {
     if (listeners.has(server)) return server;
     const listener: UpgradeListener = (req, socket, head) => {
-      if (requestPath(req) === path) {
+      if (requestPath(req) === path || sockjs?.matches(req) === true) {
         void upgrade(req, socket, head, app ?? findExpressApp(server));
       } else if (server.listenerCount('upgrade') === 1) {
         writeRejection(socket, 404, 'Not Found');

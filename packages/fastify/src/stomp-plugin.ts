@@ -17,9 +17,10 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest 
 import fp from 'fastify-plugin';
 import fastifyWebsocket from '@fastify/websocket';
 import type { WebSocket } from 'ws';
-import { handleProtocols, type CloseOptions, type HandshakeResult, type Principal, type StompBroker } from '@stompkit/core';
+import { handleProtocols, type CloseOptions, type HandshakeResult, type Principal, type SockJsOptions, type StompBroker } from '@stompkit/core';
 import { UpgradeGate } from './upgrade-gate';
 import { mountInspector, type FastifyInspectorOptions } from './inspector';
+import { mountSockJs } from './sockjs-routes';
 
 export interface StompPluginOptions {
   /** The broker sessions are served by (`createBroker(...)`). Required. */
@@ -40,6 +41,13 @@ export interface StompPluginOptions {
    * preHandler, after the app's auth hooks. Default: not served.
    */
   inspector?: FastifyInspectorOptions;
+  /**
+   * Also serve SockJS clients (Spring's `withSockJS()`) at `sockjs.path` (default '/sockjs'):
+   * `true` for the defaults, or SockJS options. Every SockJS request runs the app's hooks and the
+   * origin check; the one that opens a session also `principal` and the handshake interceptors.
+   * Default: off.
+   */
+  sockjs?: boolean | SockJsOptions;
 }
 
 declare module 'fastify' {
@@ -59,6 +67,8 @@ const plugin: FastifyPluginAsync<StompPluginOptions> = async (fastify, options) 
   const path = options.path ?? '/ws';
   if (typeof path !== 'string' || !path.startsWith('/')) throw new TypeError(`@stompkit/fastify: path must start with '/', got ${String(path)}`);
   const principal = options.principal ?? defaultPrincipal;
+  const sockjs = options.sockjs === undefined || options.sockjs === false ? undefined : broker.sockJs(options.sockjs === true ? {} : options.sockjs);
+  let gate: UpgradeGate | undefined;
 
   const drain = async (): Promise<void> => {
     await broker.close(options.shutdown);
@@ -68,9 +78,9 @@ const plugin: FastifyPluginAsync<StompPluginOptions> = async (fastify, options) 
     // The app registered @fastify/websocket itself: its ws server options and preClose apply.
     fastify.addHook('preClose', drain);
   } else {
-    const gate = new UpgradeGate();
+    const upgradeGate = (gate = new UpgradeGate());
     fastify.addHook('onRoute', (route) => {
-      if (route.websocket === true || route.wsHandler !== undefined) gate.addRoute(route.url);
+      if (route.websocket === true || route.wsHandler !== undefined) upgradeGate.addRoute(route.url);
     });
     await fastify.register(fastifyWebsocket, {
       // Same ws settings as core's own server: no compression unless the broker enables it, core's
@@ -78,13 +88,14 @@ const plugin: FastifyPluginAsync<StompPluginOptions> = async (fastify, options) 
       options: { ...broker.webSocketOptions, handleProtocols, server: gate as unknown as Server },
       // Instead of the default (close every client with 1005): clients get ERROR, then close.
       preClose: async function preClose(this: FastifyInstance) {
-        gate.close();
+        upgradeGate.close();
         await drain();
         this.websocketServer.close();
       },
     });
-    gate.open(fastify.server);
+    upgradeGate.open(fastify.server);
   }
+  if (sockjs !== undefined) await mountSockJs(fastify, broker, sockjs, principal, gate);
 
   fastify.decorate('stomp', broker.template);
   fastify.decorate('stompBroker', broker);

@@ -18,7 +18,7 @@ export interface InspectorSession {
   version: string | null;
   state: string;
   remoteAddress: string | null;
-  /** How the client is connected: 'websocket', 'tcp', 'tls', ... */
+  /** How the client is connected: 'websocket', 'tcp', 'tls', or 'sockjs/<SockJS transport>' (e.g. 'sockjs/xhr-streaming'). */
   transport: string;
   /** The handshake's Origin header; null when the client sent none (not a browser). */
   origin: string | null;

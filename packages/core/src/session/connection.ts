@@ -1,10 +1,10 @@
 /**
- * What a session needs from its transport: WebSocket (transport/websocket.ts) and TCP/TLS
- * (transport/tcp.ts) implement the same few calls. Bytes in are a stream: a chunk may end inside a
- * frame or hold several (the session's decoder is incremental).
+ * What a session needs from its transport: WebSocket (transport/websocket.ts), SockJS
+ * (transport/sockjs.ts) and TCP/TLS (transport/tcp.ts) implement the same few calls. Bytes in are
+ * a stream: a chunk may end inside a frame or hold several (the session's decoder is incremental).
  */
 export interface Connection {
-  /** The transport's name, for the inspector and logs: 'websocket', 'tcp', 'tls', ... */
+  /** The transport's name, for the inspector and logs: 'websocket', 'tcp', 'tls', 'sockjs/xhr-streaming', ... */
   readonly transport: string;
   /** Send one STOMP frame, given as parts that are concatenated on the wire, as one transport message. */
   sendFrame(parts: readonly Buffer[], binary: boolean): void;
@@ -29,6 +29,11 @@ export interface Connection {
   /** Stop reading from the peer while a frame is handled asynchronously, and start again. */
   pause(): void;
   resume(): void;
+  /**
+   * True when the transport carries text only (SockJS): a MESSAGE whose body is not UTF-8 is then
+   * sent base64-encoded (session/binary.ts) instead of as a binary message. Default false.
+   */
+  readonly textOnly?: boolean;
 }
 
 /** What a transport reports to its session. */

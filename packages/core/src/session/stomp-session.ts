@@ -36,7 +36,7 @@ import { StompError, isStompError } from '../errors';
 import type { Principal, ResolvedOptions } from '../options';
 import { CloseCode, type Connection, type ConnectionEndpoint } from './connection';
 import { negotiateHeartbeat, negotiateVersion, parseHeartbeat } from './negotiate';
-import { isBinaryMessage } from './binary';
+import { asTextMessage, isBinaryMessage } from './binary';
 import { Outbox, type OutboxLimits } from './outbox';
 import { SubscriptionTable } from './subscription-table';
 import type { DecoderPool } from './decoder-pool';
@@ -180,6 +180,7 @@ export class StompSession implements SessionContext, ConnectionEndpoint, Decoder
     return (this.attributeMap ??= new Map());
   }
 
+
   get isOpen(): boolean {
     return this.state !== 'closing' && this.state !== 'closed';
   }
@@ -282,10 +283,15 @@ export class StompSession implements SessionContext, ConnectionEndpoint, Decoder
 
   deliver(delivery: Delivery): void {
     if (this.state !== 'connected') return;
-    const message = delivery.message;
+    let message = delivery.message;
+    let binary = isBinaryMessage(message);
+    if (binary && this.connection.textOnly === true) {
+      message = asTextMessage(message);
+      binary = false;
+    }
     const parts = encodeMessage(message, this.version, delivery.subscriptionId, delivery.ackId, delivery.redelivered);
     this.metrics?.sent(message, parts);
-    this.write(parts, isBinaryMessage(message), delivery);
+    this.write(parts, binary, delivery);
     if (delivery.ackId !== undefined && this.version !== '1.2') {
       this.rememberLegacyAck(delivery.subscriptionId, message.id, delivery.ackId);
     }

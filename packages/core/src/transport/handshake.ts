@@ -116,6 +116,16 @@ export class Handshake {
     this.logger = options.logger;
   }
 
+  /**
+   * Who may frame a page of ours (SockJS's iframe page), following Spring: anyone with '*',
+   * same-origin pages only by default, nobody when `allowedOrigins` lists origins (a framed page
+   * cannot tell which origin embeds it, so the list could not be enforced).
+   */
+  get framePolicy(): 'any' | 'same-origin' | 'none' {
+    if (this.anyOrigin) return 'any';
+    return this.exactOrigins.size === 0 && this.originPatterns.length === 0 ? 'same-origin' : 'none';
+  }
+
   /** The origin check alone; `undefined` when the request may go on. */
   checkOrigin(req: IncomingMessage): HandshakeRejection | undefined {
     if (this.anyOrigin || this.originChecked.has(req)) return undefined;

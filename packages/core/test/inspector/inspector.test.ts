@@ -177,7 +177,7 @@ describe('inspector', () => {
     const users = snap.sessions.map((s) => s.user);
     expect(users).toEqual(['alice', 'bob', null]); // oldest first
     const [a, b, anon] = snap.sessions;
-    expect(a).toMatchObject({ user: 'alice', version: '1.2', state: 'connected', origin: 'https://app.example', remoteAddress: '127.0.0.1', subscriptions: 1 });
+    expect(a).toMatchObject({ user: 'alice', version: '1.2', state: 'connected', transport: 'websocket', origin: 'https://app.example', remoteAddress: '127.0.0.1', subscriptions: 1 });
     expect(b).toMatchObject({ user: 'bob', subscriptions: 2 });
     expect(anon).toMatchObject({ user: null, version: '1.1', origin: null });
     expect(typeof a.id).toBe('string');

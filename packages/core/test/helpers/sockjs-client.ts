@@ -1,0 +1,81 @@
+/**
+ * sockjs-client 1.x in Node, as a browser app on a Spring backend drives it: `new SockJS(url)` under
+ * @stomp/stompjs's `webSocketFactory`, with one transport forced per test. In Node sockjs-client
+ * brings its own drivers: `http` for the xhr transports, `faye-websocket` for websocket and the
+ * `eventsource` package (a dependency of sockjs-client 1.6) for eventsource, so no global is needed.
+ */
+import { Client, type IMessage, type StompHeaders } from '@stomp/stompjs';
+import SockJS from 'sockjs-client';
+
+/** The four SockJS transports a browser falls back through, each forced in turn by the tests. */
+export const SOCKJS_TRANSPORTS = ['websocket', 'xhr-streaming', 'xhr-polling', 'eventsource'] as const;
+export type SockJsTransport = (typeof SOCKJS_TRANSPORTS)[number];
+
+export function sockJsClient(url: string, transport: SockJsTransport, extra: Partial<ConstructorParameters<typeof Client>[0]> = {}): Client {
+  return new Client({
+    webSocketFactory: () => new SockJS(url, undefined, { transports: [transport] }),
+    reconnectDelay: 0,
+    heartbeatIncoming: 0,
+    heartbeatOutgoing: 0,
+    ...extra,
+  });
+}
+
+/** Activates the client; resolves with CONNECTED's headers, rejects on ERROR, on a close before CONNECTED, or after 5 s. */
+export function sockJsConnected(client: Client): Promise<StompHeaders> {
+  return new Promise<StompHeaders>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('timed out connecting over SockJS')), 5000);
+    client.onConnect = (frame) => {
+      clearTimeout(timer);
+      resolve(frame.headers);
+    };
+    client.onStompError = (frame) => {
+      clearTimeout(timer);
+      reject(new Error(frame.headers.message));
+    };
+    client.onWebSocketClose = (event: { code?: number; reason?: string }) => {
+      clearTimeout(timer);
+      reject(Object.assign(new Error(`closed before CONNECTED: ${event.code} ${event.reason ?? ''}`), { code: event.code }));
+    };
+    client.activate();
+  });
+}
+
+/** An inbox for one subscription, confirmed by a RECEIPT before it resolves. */
+export async function subscribed(client: Client, destination: string, headers: StompHeaders = {}): Promise<{ messages: IMessage[]; next(): Promise<IMessage> }> {
+  const messages: IMessage[] = [];
+  let wake: (() => void) | undefined;
+  const receipt = `sub-${Math.random().toString(36).slice(2)}`;
+  const confirmed = new Promise<void>((resolve) => client.watchForReceipt(receipt, () => resolve()));
+  client.subscribe(
+    destination,
+    (m) => {
+      messages.push(m);
+      wake?.();
+    },
+    { ...headers, receipt },
+  );
+  await confirmed;
+  let read = 0;
+  return {
+    messages,
+    next: async () => {
+      const deadline = Date.now() + 5000;
+      while (messages.length <= read) {
+        if (Date.now() > deadline) throw new Error(`no message on ${destination} within 5 s`);
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, 100);
+        });
+      }
+      return messages[read++];
+    },
+  };
+}
+
+/** Resolves with the next ERROR frame the client gets. */
+export function nextStompError(client: Client): Promise<IMessage> {
+  return new Promise((resolve) => {
+    client.onStompError = (frame) => resolve(frame as unknown as IMessage);
+  });
+}
