@@ -65,3 +65,8 @@ export * from './broker/index';
 export * from './codec/index';
 export * from './metrics/index';
 export * from './inspector/index';
+export { RelayBroker, createRelayBroker } from './relay/relay-broker';
+export type { RelayBrokerOptions } from './relay/relay-broker';
+export type { RelayOptions } from './relay/relay-options';
+export { parseRelayUrl } from './relay/relay-options';
+export { toRabbit, fromRabbit } from './relay/destination-map';

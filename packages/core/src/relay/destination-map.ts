@@ -1,0 +1,56 @@
+/**
+ * Destination names between stompkit and RabbitMQ, in one place.
+ *
+ * RabbitMQ's STOMP plugin routes `/topic/<routing key>` through the `amq.topic` exchange, whose
+ * routing keys are words separated by '.', with `*` (exactly one word) and `#` (zero or more words)
+ * as wildcards. stompkit's broker destinations use '/' between segments with `*` and `**`
+ * (destinationSeparator '/'), or '.' after the last '/' (destinationSeparator '.'). The mapping:
+ *
+ *   ours (separator '/')        RabbitMQ
+ *   /topic/chat/lobby       ⇄   /topic/chat.lobby
+ *   /topic/stocks/*         →   /topic/stocks.*
+ *   /topic/chat/**          →   /topic/chat.#
+ *   /queue/jobs/high        ⇄   /queue/jobs.high
+ *
+ * With separator '.', names are already RabbitMQ's (`/topic/chat.lobby`), only `**` becomes `#`.
+ * RabbitMQ-native destinations (`/exchange/…`, `/amq/queue/…`, `/temp-queue/…`,
+ * `/reply-queue/…`) pass through unchanged when they are broker prefixes (see RelayBroker).
+ *
+ * What RabbitMQ cannot carry (refused with STOMP_ERR_DESTINATION rather than silently renamed):
+ * - with separator '/': a '.' inside a segment (`/topic/v1.2/x` would come back as `/topic/v1/2/x`);
+ * - a literal `#` anywhere, and `*` other than as a whole segment (`/topic/a*b`);
+ * - an empty segment (`/topic/a//b`, a trailing '/').
+ */
+import { StompError } from '../errors';
+
+export type Separator = '/' | '.';
+
+/** Our destination → RabbitMQ's, or throws STOMP_ERR_DESTINATION when RabbitMQ cannot carry it. */
+export function toRabbit(destination: string, prefix: string, separator: Separator): string {
+  const rest = destination.slice(prefix.length + 1);
+  if (rest.length === 0) refuse(destination, 'it names no destination below the prefix');
+  const words = separator === '/' ? rest.split('/') : rest.split('.');
+  if (separator === '/') {
+    for (const word of words) if (word.includes('.')) refuse(destination, "'.' inside a segment would read back as a separator");
+  } else if (rest.includes('/')) {
+    refuse(destination, "'/' is not allowed after the prefix with destinationSeparator '.'");
+  }
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i];
+    if (word.length === 0) refuse(destination, 'it has an empty segment');
+    if (word.includes('#')) refuse(destination, "'#' is RabbitMQ's wildcard");
+    if (word === '**') words[i] = '#';
+    else if (word !== '*' && word.includes('*')) refuse(destination, "'*' must be a whole segment");
+  }
+  return prefix + '/' + words.join('.');
+}
+
+/** RabbitMQ's destination (a MESSAGE's `destination`) → ours. */
+export function fromRabbit(destination: string, prefix: string, separator: Separator): string {
+  if (separator === '.') return destination;
+  return prefix + '/' + destination.slice(prefix.length + 1).replaceAll('.', '/');
+}
+
+function refuse(destination: string, why: string): never {
+  throw new StompError('STOMP_ERR_DESTINATION', `cannot relay '${destination}' to RabbitMQ: ${why}`);
+}

@@ -1,0 +1,218 @@
+/**
+ * The RabbitMQ relay end to end: two or three broker nodes in this process, each with its own
+ * relay connections to the local RabbitMQ, and real WebSocket clients. Skips loudly without
+ * RabbitMQ unless CI=true (see support.ts).
+ */
+import { execFileSync } from 'node:child_process';
+import { RawClient, type RawFrame } from '../helpers/raw-client';
+import { acquireRelayLock, describeRelay, eventually, startRelayNode, unique, type RelayNode } from './support';
+
+async function client(node: RelayNode, login?: string): Promise<RawClient> {
+  const headers: Record<string, string> = { 'accept-version': '1.2', host: 'localhost', 'heart-beat': '0,0' };
+  if (login !== undefined) headers.login = login;
+  return RawClient.connect(node.url, headers);
+}
+
+let receipts = 0;
+/** Sends `command` with a receipt and waits for that RECEIPT (fails on ERROR). */
+async function withReceipt(c: RawClient, command: string, headers: Record<string, string>, body = ''): Promise<void> {
+  const id = `r${++receipts}`;
+  c.send(command, { ...headers, receipt: id }, body);
+  await c.waitFor(() => c.frames.some((f) => (f.command === 'RECEIPT' && f.headers['receipt-id'] === id) || f.command === 'ERROR'), 5000, `RECEIPT ${id}`);
+  const error = c.frames.find((f) => f.command === 'ERROR');
+  if (error !== undefined) throw new Error(`ERROR ${error.headers.message}: ${error.body.toString()}`);
+}
+
+function messages(c: RawClient, destination?: string): RawFrame[] {
+  return c.frames.filter((f) => f.command === 'MESSAGE' && (destination === undefined || f.headers.destination === destination));
+}
+
+async function waitMessages(c: RawClient, count: number, destination?: string): Promise<RawFrame[]> {
+  await c.waitFor(() => messages(c, destination).length >= count, 5000, `${count} MESSAGE frames`);
+  return messages(c, destination);
+}
+
+describeRelay('RelayBroker through RabbitMQ', () => {
+  let release: () => void;
+  let cluster: string;
+  let a: RelayNode;
+  let b: RelayNode;
+  const clients: RawClient[] = [];
+  const open = async (node: RelayNode, login?: string): Promise<RawClient> => {
+    const c = await client(node, login);
+    clients.push(c);
+    return c;
+  };
+
+  beforeAll(async () => {
+    release = await acquireRelayLock();
+    cluster = `test-${unique()}`;
+    a = await startRelayNode(cluster, 'a');
+    b = await startRelayNode(cluster, 'b');
+  }, 180_000);
+
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.close();
+  });
+
+  afterAll(async () => {
+    await Promise.all([a?.close(), b?.close()]);
+    release?.();
+  });
+
+  it('fans a topic message out to subscribers on both nodes, wildcards and selectors included', async () => {
+    const base = `/topic/fan-${unique()}`;
+    const onA = await open(a);
+    const onB = await open(b);
+    const wildcardOnB = await open(b);
+    const selectiveOnB = await open(b);
+    await withReceipt(onA, 'SUBSCRIBE', { id: 's', destination: `${base}/news` });
+    await withReceipt(onB, 'SUBSCRIBE', { id: 's', destination: `${base}/news` });
+    await withReceipt(wildcardOnB, 'SUBSCRIBE', { id: 'w', destination: `${base}/*` });
+    await withReceipt(selectiveOnB, 'SUBSCRIBE', { id: 'sel', destination: `${base}/news`, selector: "kind = 'urgent'" });
+    const publisher = await open(a);
+    await withReceipt(publisher, 'SEND', { destination: `${base}/news`, 'content-type': 'text/plain', kind: 'plain' }, 'first');
+    await withReceipt(publisher, 'SEND', { destination: `${base}/news`, kind: 'urgent' }, 'second');
+    for (const c of [onA, onB, wildcardOnB]) {
+      const got = await waitMessages(c, 2);
+      expect(got.map((m) => m.body.toString())).toEqual(['first', 'second']);
+      expect(got[0].headers.destination).toBe(`${base}/news`);
+      expect(got[0].headers['content-type']).toBe('text/plain');
+      expect(got[0].headers.kind).toBe('plain');
+    }
+    const selected = await waitMessages(selectiveOnB, 1);
+    expect(selected.map((m) => m.body.toString())).toEqual(['second']);
+    // One RabbitMQ subscription per destination per node, however many local subscribers.
+    expect(b.relay.stats().relay!.rabbitSubscriptions).toBe(2 + 2);
+  });
+
+  it('lets consumers on two nodes compete for one queue, each message delivered once', async () => {
+    const queue = `/queue/jobs-${unique()}`;
+    const onA = await open(a);
+    const onB = await open(b);
+    await withReceipt(onA, 'SUBSCRIBE', { id: 'q', destination: queue, ack: 'client-individual', 'prefetch-count': '1' });
+    await withReceipt(onB, 'SUBSCRIBE', { id: 'q', destination: queue, ack: 'client-individual', 'prefetch-count': '1' });
+    const publisher = await open(a);
+    for (let i = 0; i < 10; i++) await withReceipt(publisher, 'SEND', { destination: queue }, `job ${i}`);
+    const seen: string[] = [];
+    const ackAll = (c: RawClient, acked: Set<string>): void => {
+      for (const m of messages(c)) {
+        if (acked.has(m.headers.ack)) continue;
+        acked.add(m.headers.ack);
+        seen.push(m.body.toString());
+        c.send('ACK', { id: m.headers.ack });
+      }
+    };
+    const ackedA = new Set<string>();
+    const ackedB = new Set<string>();
+    await eventually(() => {
+      ackAll(onA, ackedA);
+      ackAll(onB, ackedB);
+      return seen.length >= 10;
+    }, 8000, 'ten jobs');
+    expect([...seen].sort()).toEqual(Array.from({ length: 10 }, (_, i) => `job ${i}`).sort());
+    expect(ackedA.size).toBeGreaterThan(0);
+    expect(ackedB.size).toBeGreaterThan(0);
+    expect(messages(onA)[0].headers.destination).toBe(queue);
+  });
+
+  it('redelivers a NACKed message and the unacked messages of a consumer that leaves, marked redelivered', async () => {
+    const queue = `/queue/retry-${unique()}`;
+    const first = await open(a);
+    await withReceipt(first, 'SUBSCRIBE', { id: 'q', destination: queue, ack: 'client' });
+    const publisher = await open(b);
+    await withReceipt(publisher, 'SEND', { destination: queue }, 'one');
+    const [one] = await waitMessages(first, 1);
+    expect(one.headers.redelivered).toBeUndefined();
+    await withReceipt(first, 'NACK', { id: one.headers.ack });
+    const again = (await waitMessages(first, 2))[1];
+    expect(again.body.toString()).toBe('one');
+    expect(again.headers.redelivered).toBe('true');
+    // The session ends without acking: RabbitMQ gets the message back and gives it to a consumer on B.
+    first.close();
+    const second = await open(b);
+    await withReceipt(second, 'SUBSCRIBE', { id: 'q', destination: queue, ack: 'client-individual' });
+    const [redelivered] = await waitMessages(second, 1);
+    expect(redelivered.body.toString()).toBe('one');
+    expect(redelivered.headers.redelivered).toBe('true');
+    await withReceipt(second, 'ACK', { id: redelivered.headers.ack });
+    expect(a.relay.stats().relay!.connected).toBe(true);
+  });
+
+  it('applies a transaction’s SENDs and ACKs only at COMMIT, and its RECEIPT follows RabbitMQ’s', async () => {
+    const queue = `/queue/tx-${unique()}`;
+    const topic = `/topic/tx-${unique()}`;
+    const consumer = await open(b);
+    await withReceipt(consumer, 'SUBSCRIBE', { id: 'q', destination: queue, ack: 'client-individual' });
+    await withReceipt(consumer, 'SUBSCRIBE', { id: 't', destination: topic });
+    const sender = await open(a);
+    await withReceipt(sender, 'SEND', { destination: queue }, 'to ack');
+    const [toAck] = await waitMessages(consumer, 1, queue);
+    await withReceipt(consumer, 'BEGIN', { transaction: 'tx1' });
+    await withReceipt(consumer, 'ACK', { id: toAck.headers.ack, transaction: 'tx1' });
+    await withReceipt(consumer, 'SEND', { destination: topic, transaction: 'tx1' }, 'in tx 1');
+    await withReceipt(consumer, 'SEND', { destination: topic, transaction: 'tx1' }, 'in tx 2');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(messages(consumer, topic)).toHaveLength(0);
+    await withReceipt(consumer, 'COMMIT', { transaction: 'tx1' });
+    const got = await waitMessages(consumer, 2, topic);
+    expect(got.map((m) => m.body.toString())).toEqual(['in tx 1', 'in tx 2']);
+    // The ACK took effect: a new consumer of the queue gets nothing back.
+    consumer.close();
+    const later = await open(a);
+    await withReceipt(later, 'SUBSCRIBE', { id: 'q', destination: queue, ack: 'client-individual' });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(messages(later, queue)).toHaveLength(0);
+  });
+
+  it('delivers /user messages to a user connected to another node, and lists users of every node', async () => {
+    const alice = `alice-${unique()}`;
+    const onB = await open(b, alice);
+    await withReceipt(onB, 'SUBSCRIBE', { id: 'dm', destination: '/user/queue/dm' });
+    await eventually(() => a.broker.users.isOnline(alice), 3000, 'node A to learn about alice');
+    expect(a.broker.users.get(alice)).toEqual({ name: alice, sessionIds: [expect.any(String)], nodes: [b.nodeId] });
+    expect(b.broker.users.get(alice)?.nodes).toEqual([b.nodeId]);
+    await a.broker.template.sendToUser(alice, '/queue/dm', { text: 'from the template on A' });
+    const sender = await open(a, `bob-${unique()}`);
+    await withReceipt(sender, 'SEND', { destination: `/user/${alice}/queue/dm`, 'content-type': 'text/plain' }, 'from a client on A');
+    const got = await waitMessages(onB, 2);
+    expect(got[0].headers.destination).toBe('/user/queue/dm');
+    expect(JSON.parse(got[0].body.toString())).toEqual({ text: 'from the template on A' });
+    expect(got[1].body.toString()).toBe('from a client on A');
+    onB.close();
+    await eventually(() => !a.broker.users.isOnline(alice), 3000, 'alice to go offline on A');
+  });
+
+  it('drops a node that goes silent from every registry within its heart-beat window', async () => {
+    const c = await startRelayNode(cluster, 'c');
+    const carol = `carol-${unique()}`;
+    const onC = await client(c, carol);
+    await eventually(() => a.broker.users.isOnline(carol) && b.broker.users.isOnline(carol), 3000, 'carol to be known on A and B');
+    expect(a.broker.stats().relay!.nodes).toContain(c.nodeId);
+    // Silent death: the relay's connections vanish without a 'bye'.
+    const started = Date.now();
+    await Promise.all(c.relay.connections.map((conn) => conn.close()));
+    await eventually(() => !a.broker.users.isOnline(carol) && !b.broker.users.isOnline(carol), 3000, 'carol to be dropped');
+    expect(Date.now() - started).toBeLessThan(3 * 300 + 600);
+    onC.close();
+    await c.close();
+  });
+
+  it('keeps a fixed number of RabbitMQ connections per node however many clients subscribe', async () => {
+    const rabbitConnections = (): number => {
+      // STOMP connections as RabbitMQ lists them: "127.0.0.1:<client port> -> 127.0.0.1:61613".
+      const out = execFileSync('rabbitmqctl', ['-q', 'list_stomp_connections', 'conn_name'], { encoding: 'utf8' });
+      const ports = new Set([...a.relay.connections, ...b.relay.connections].map((conn) => String(conn.localPort)));
+      return out.split('\n').filter((line) => ports.has(/:(\d+) ->/.exec(line)?.[1] ?? '')).length;
+    };
+    expect(rabbitConnections()).toBe(4);
+    const base = `/topic/many-${unique()}`;
+    for (let i = 0; i < 30; i++) {
+      const c = await open(i % 2 === 0 ? a : b);
+      await withReceipt(c, 'SUBSCRIBE', { id: 's', destination: `${base}/${i % 5}` });
+      await withReceipt(c, 'SUBSCRIBE', { id: 'q', destination: `/queue/many-${unique()}` });
+    }
+    expect(rabbitConnections()).toBe(4);
+    expect(a.broker.stats().relay!.connections).toBe(2);
+  });
+});
