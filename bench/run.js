@@ -8,7 +8,8 @@
  *
  *   --rounds N      rounds (default 3; 1 with --quick); medians are taken over them
  *   --only a,b      scenarios by key (--list shows them) or key prefix
- *   --servers a,b   stompkit, floor, stomp-broker-js, or stompkit=<dist dir> (another build)
+ *   --servers a,b   stompkit, floor, stomp-broker-js, or stompkit=<dist dir> (another build);
+ *                   relay and web-stomp run only the relay scenario (below)
  *   --quick         small sizes and short windows: a smoke run under a minute, no micro-benches
  *   --json FILE     also write every run's raw result
  *   --cpu-prof DIR  run the servers with --cpu-prof, profiles written to DIR
@@ -21,6 +22,12 @@
  * every server before the next round starts, and the order of the servers rotates from round to
  * round, so a burst of noise on this shared machine hits all servers alike. Every run has a time
  * limit; children are killed when the runner exits or is interrupted.
+ *
+ * The relay scenario (relay-fanout-1000) compares stompkit as two nodes on the RabbitMQ relay
+ * (two bench/servers/relay.js processes, publisher on the first, subscribers spread over both)
+ * with RabbitMQ's own Web-STOMP (127.0.0.1:15674/ws) serving the same subscribers directly. Both
+ * need the local RabbitMQ (scripts/rabbitmq-stomp.sh); when its ports are closed (restarting) the
+ * runner waits up to 30 s, then reports the run as failed.
  */
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -33,6 +40,9 @@ const SERVERS = {
   'stomp-broker-js': { file: 'servers/stomp-broker-js.js', label: 'stomp-broker-js (ws 5)' },
 };
 const ALL = Object.keys(SERVERS);
+// Only for the relay scenario: two relay nodes, and RabbitMQ's Web-STOMP (no process of ours).
+SERVERS.relay = { file: 'servers/relay.js', label: 'stompkit relay (2 nodes)', nodes: 2 };
+SERVERS['web-stomp'] = { external: { port: 15674 }, label: 'RabbitMQ Web-STOMP' };
 
 /**
  * `stompkit=<dir>` runs bench/servers/stompkit.js against another build of packages/core/dist
@@ -131,6 +141,21 @@ const SCENARIOS = [
     servers: ['stompkit', 'floor'],
     params: { consumers: 4, window: 64, bodyBytes: BODY, warmupMs: 1000, durationMs: 3000 },
     quick: { warmupMs: 200, durationMs: 600 },
+  },
+  {
+    key: 'relay-fanout-1000',
+    title: '1 → 1,000 fan-out over 2 nodes through RabbitMQ',
+    load: 'fanout-nodes',
+    metric: 'deliveriesPerSec',
+    servers: ['relay', 'web-stomp'],
+    target: { webStompAtLeast: 3, webStompP99AtMost: 1.0 },
+    params: { subscribers: 1000, window: 32, bodyBytes: BODY, warmupMs: 1000, durationMs: 3000 },
+    quick: { subscribers: 200, warmupMs: 300, durationMs: 1000 },
+    // Same topic, each server's own name for it (the relay maps '/' to RabbitMQ's '.').
+    perServer: {
+      relay: { destination: '/topic/bench/relay-fanout' },
+      'web-stomp': { destination: '/topic/bench.relay-fanout', connectHeaders: { login: 'guest', passcode: 'guest', host: '/' } },
+    },
   },
   {
     key: 'fanout-10',
@@ -256,9 +281,9 @@ function stopServer(child) {
   });
 }
 
-function runLoad(port, scenario, params, timeoutMs) {
+function runLoad(port, scenario, params, timeoutMs, ports) {
   const child = track(
-    spawn(process.execPath, [path.join(__dirname, 'load.js'), JSON.stringify({ port, scenario, params })], {
+    spawn(process.execPath, [path.join(__dirname, 'load.js'), JSON.stringify({ port, ports, scenario, params })], {
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
   );
@@ -285,9 +310,58 @@ function runLoad(port, scenario, params, timeoutMs) {
   });
 }
 
+/** Waits until RabbitMQ's `port` accepts connections (another suite may be restarting it). */
+async function rabbitPort(port, waitMs = 30000) {
+  const net = require('node:net');
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const ok = await new Promise((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.on('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`RabbitMQ is not listening on 127.0.0.1:${port} (run scripts/rabbitmq-stomp.sh as root)`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/** A relay-scenario run: two relay nodes, or RabbitMQ's Web-STOMP directly. */
+async function runNodes(scenario, server, args, params, timeoutMs) {
+  const info = serverInfo(server);
+  const suffix = Math.random().toString(36).slice(2, 8);
+  params = { ...params, ...scenario.perServer?.[server.split('=')[0]] };
+  params.destination = `${params.destination}-${suffix}`;
+  try {
+    await rabbitPort(61613);
+    await rabbitPort(15674);
+  } catch (err) {
+    return { ok: false, error: err.message };
+  }
+  if (info.external) {
+    return runLoad(info.external.port, scenario.load, params, timeoutMs, [info.external.port, info.external.port]);
+  }
+  const nodes = [];
+  try {
+    const env = { ...scenario.serverEnv, RELAY_CLUSTER: `bench-${suffix}` };
+    for (let i = 0; i < info.nodes; i++) nodes.push(await startServer(server, env, args.cpuProf));
+  } catch (err) {
+    await Promise.all(nodes.map((n) => stopServer(n.child)));
+    return { ok: false, error: err.message };
+  }
+  const result = await runLoad(nodes[0].port, scenario.load, params, timeoutMs, nodes.map((n) => n.port));
+  await Promise.all(nodes.map((n) => stopServer(n.child)));
+  if (!result.ok && nodes[0].stderr()) result.error += ` (server stderr: ${nodes[0].stderr().slice(0, 300)})`;
+  return result;
+}
+
 async function runOne(scenario, server, args) {
   const params = { ...scenario.params, ...(args.quick ? scenario.quick : {}) };
   const timeoutMs = args.quick ? 45000 : 120000;
+  if (scenario.perServer) return runNodes(scenario, server, args, params, timeoutMs);
   let srv;
   try {
     srv = await startServer(server, scenario.serverEnv, args.cpuProf);
@@ -353,6 +427,14 @@ function verdict(scenario, stats) {
   if (t.floorAtMost !== undefined && fl != null) checks.push([`≤ floor`, sk <= fl * t.floorAtMost]);
   if (t.floorPlusAtMost !== undefined && fl != null) checks.push([`≤ floor + ${t.floorPlusAtMost} KB`, sk <= fl + t.floorPlusAtMost]);
   if (t.belowPeer && peer != null) checks.push(['< peer', sk < peer]);
+  if (t.webStompAtLeast !== undefined) {
+    const relay = stats.relay;
+    const web = stats['web-stomp'];
+    if (relay == null || web == null) return `≥ ${t.webStompAtLeast}× Web-STOMP, p99 ≤ Web-STOMP: n/a`;
+    const fast = relay[m] / web[m] >= t.webStompAtLeast;
+    const p99 = relay.p99Ms != null && web.p99Ms != null && relay.p99Ms <= web.p99Ms * t.webStompP99AtMost;
+    return `≥ ${t.webStompAtLeast}× Web-STOMP ${fast ? '✅' : '❌'}, p99 ≤ Web-STOMP ${p99 ? '✅' : '❌'}`;
+  }
   if (sk == null) return checks.map(([name]) => `${name}: n/a`).join(', ');
   return checks.map(([name, ok]) => `${name} ${ok ? '✅' : '❌'}`).join(', ');
 }
@@ -391,6 +473,18 @@ function report(summary, servers) {
       `Unrelated subscriptions (stompkit, 1 → 10): ${fmt(a.deliveriesPerSec)} deliveries/s with none, ` +
         `${fmt(b.deliveriesPerSec)} with ${fmt(b.unrelatedSubscriptions)} of which ${fmt(b.unrelatedPatterns)} wildcard patterns (${fmt(ratio(b.deliveriesPerSec, a.deliveriesPerSec), 2)}×); ` +
         `server CPU ${fmt(a.serverCpuUsPerDelivery, 2)} vs ${fmt(b.serverCpuUsPerDelivery, 2)} µs/delivery.`,
+    );
+  }
+
+  const relayRun = summary.find((x) => x.scenario.key === 'relay-fanout-1000')?.stats;
+  if (relayRun?.relay && relayRun['web-stomp']) {
+    const r = relayRun.relay;
+    const w = relayRun['web-stomp'];
+    out.push(
+      '',
+      `Relay (2 stompkit nodes, RabbitMQ behind) vs RabbitMQ Web-STOMP, same subscribers: ${fmt(r.deliveriesPerSec)} vs ${fmt(w.deliveriesPerSec)} deliveries/s ` +
+        `(${fmt(ratio(r.deliveriesPerSec, w.deliveriesPerSec), 2)}×), p99 ${fmt(r.p99Ms, 2)} vs ${fmt(w.p99Ms, 2)} ms, p50 ${fmt(r.p50Ms, 2)} vs ${fmt(w.p50Ms, 2)} ms. ` +
+        'Server CPU is node A only for the relay and not measured for RabbitMQ.',
     );
   }
 
@@ -464,7 +558,7 @@ async function main() {
   for (let round = 0; round < args.rounds; round++) {
     for (const scenario of scenarios) {
       const allowed = scenario.servers || ALL;
-      const list = servers.filter((s) => allowed.includes(s) || allowed.includes(s.split('=')[0]));
+      const list = (args.servers ? servers : allowed).filter((s) => allowed.includes(s) || allowed.includes(s.split('=')[0]));
       const rotated = list.map((_, i) => list[(i + round) % list.length]);
       for (const server of rotated) {
         const t = Date.now();
@@ -500,7 +594,8 @@ async function main() {
     `- Messages: ${BODY}-byte bodies; publishers keep a bounded window of messages in flight (see bench/run.js); loopback only`,
     '',
   ];
-  process.stdout.write(header.join('\n') + '\n' + report(summary, servers.filter((s) => summary.some((x) => x.stats[s] !== undefined))) + '\n');
+  const shown = [...new Set([...servers, 'relay', 'web-stomp'])].filter((s) => summary.some((x) => x.stats[s] !== undefined));
+  process.stdout.write(header.join('\n') + '\n' + report(summary, shown) + '\n');
   if (args.json) {
     const raw = summary.map(({ scenario, stats }) => ({ scenario: scenario.key, params: scenario.params, stats, runs: Object.fromEntries(results.get(scenario.key) || []) }));
     fs.writeFileSync(args.json, JSON.stringify({ argv: process.argv.slice(2), node: process.version, startLoad, endLoad, raw }, null, 2));
