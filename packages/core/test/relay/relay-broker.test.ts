@@ -4,10 +4,13 @@
  * RabbitMQ unless CI=true (see support.ts).
  */
 import { execFileSync } from 'node:child_process';
+import * as client from 'prom-client';
+import { InspectorModel } from '../../src/inspector/model';
+import { collectPrometheusMetrics } from '../../src/metrics/prometheus';
 import { RawClient, type RawFrame } from '../helpers/raw-client';
 import { acquireRelayLock, describeRelay, eventually, startRelayNode, unique, type RelayNode } from './support';
 
-async function client(node: RelayNode, login?: string): Promise<RawClient> {
+async function connect(node: RelayNode, login?: string): Promise<RawClient> {
   const headers: Record<string, string> = { 'accept-version': '1.2', host: 'localhost', 'heart-beat': '0,0' };
   if (login !== undefined) headers.login = login;
   return RawClient.connect(node.url, headers);
@@ -39,7 +42,7 @@ describeRelay('RelayBroker through RabbitMQ', () => {
   let b: RelayNode;
   const clients: RawClient[] = [];
   const open = async (node: RelayNode, login?: string): Promise<RawClient> => {
-    const c = await client(node, login);
+    const c = await connect(node, login);
     clients.push(c);
     return c;
   };
@@ -186,7 +189,7 @@ describeRelay('RelayBroker through RabbitMQ', () => {
   it('drops a node that goes silent from every registry within its heart-beat window', async () => {
     const c = await startRelayNode(cluster, 'c');
     const carol = `carol-${unique()}`;
-    const onC = await client(c, carol);
+    const onC = await connect(c, carol);
     await eventually(() => a.broker.users.isOnline(carol) && b.broker.users.isOnline(carol), 3000, 'carol to be known on A and B');
     expect(a.broker.stats().relay!.nodes).toContain(c.nodeId);
     // Silent death: the relay's connections vanish without a 'bye'.
@@ -214,5 +217,28 @@ describeRelay('RelayBroker through RabbitMQ', () => {
     }
     expect(rabbitConnections()).toBe(4);
     expect(a.broker.stats().relay!.connections).toBe(2);
+  });
+
+  it('shows relay state and the node of each user in stats, the inspector snapshot and Prometheus', async () => {
+    const dave = `dave-${unique()}`;
+    const onB = await open(b, dave);
+    const publisher = await open(a);
+    await withReceipt(publisher, 'SEND', { destination: `/topic/metrics-${unique()}` }, 'counted');
+    await eventually(() => a.broker.users.isOnline(dave), 3000, 'A to learn about dave');
+    const relay = a.broker.stats().relay!;
+    expect(relay).toMatchObject({ connected: true, connectionsUp: 2, connections: 2, node: a.nodeId });
+    expect(relay.nodes).toContain(b.nodeId);
+    expect(relay.relayedOut).toBeGreaterThan(0);
+    expect(relay.relayedIn).toBeGreaterThan(0);
+    expect(relay.roundTripMs).toBeGreaterThan(0);
+    const snapshot = new InspectorModel(a.broker).snapshot();
+    expect(snapshot.users).toContainEqual({ name: dave, sessions: 1, nodes: [b.nodeId] });
+    expect(snapshot.stats.relay?.connected).toBe(true);
+    const register = new client.Registry();
+    collectPrometheusMetrics(a.broker, { client, register });
+    const text = await register.metrics();
+    expect(text).toMatch(/^stompkit_relay_connected 2$/m);
+    expect(text).toMatch(/^stompkit_relay_frames_total\{direction="out"\} [1-9]/m);
+    onB.close();
   });
 });
