@@ -5,12 +5,13 @@
  */
 import type { RelayBroker } from '@stompkit/core';
 import { start } from '../src/server';
-import { acquireRelayLock, describeRelay, eventually, unique } from '../../../packages/core/test/relay/support';
+import { acquireRelayLock, createVhost, deleteVhost, describeRelay, eventually, unique } from '../../../packages/core/test/relay/support';
 import type { RunningChat } from '../src/chat';
 import { Clients, listen, sendJson } from './support';
 
 describeRelay('chat demo on the RabbitMQ relay', () => {
   let release: () => void;
+  let vhost: string | undefined;
   let east: RunningChat;
   let west: RunningChat;
   const onEast = new Clients(() => east);
@@ -18,7 +19,8 @@ describeRelay('chat demo on the RabbitMQ relay', () => {
 
   beforeAll(async () => {
     release = await acquireRelayLock();
-    const relay = { url: 'stomp://guest:guest@127.0.0.1:61613', cluster: `chat-${unique()}`, registryInterval: 300 };
+    vhost = createVhost();
+    const relay = { url: `stomp://guest:guest@127.0.0.1:61613/${encodeURIComponent(vhost)}`, cluster: `chat-${unique()}`, registryInterval: 300 };
     east = await start(0, { env: {}, broker: { relay } });
     west = await start(0, { env: {}, broker: { relay } });
     await Promise.all([(east.broker.broker as RelayBroker).ready(), (west.broker.broker as RelayBroker).ready()]);
@@ -27,6 +29,7 @@ describeRelay('chat demo on the RabbitMQ relay', () => {
   afterAll(async () => {
     await Promise.all([onEast.closeAll(), onWest.closeAll()]);
     await Promise.all([east?.close(), west?.close()]);
+    deleteVhost(vhost);
     release?.();
   });
 

@@ -598,6 +598,9 @@ export class RelayBroker implements Broker {
       });
     }
     if (conn === this.connections[0]) {
+      // Other nodes were silent only because we could not hear them: a fresh window for each.
+      const now = Date.now();
+      for (const seen of this.lastSeen.values()) seen.at = now;
       this.announce('hello', {});
       this.broadcastSnapshot();
     }
@@ -667,6 +670,8 @@ export class RelayBroker implements Broker {
 
   private registryTick(): void {
     this.broadcastSnapshot();
+    // Without our own registry subscription we hear nobody: that says nothing about the others.
+    if (!this.connections[0].isUp) return;
     const now = Date.now();
     for (const [node, seen] of this.lastSeen) {
       if (now - seen.at > seen.ttl) {
@@ -739,7 +744,12 @@ export class RelayBroker implements Broker {
   }
 
   private rabbitName(destination: string): string {
-    if (this.isNative(destination)) return destination;
+    if (this.isNative(destination)) {
+      if (destination.startsWith(`/exchange/${this.options.controlExchange}/${this.options.cluster}.`)) {
+        throw new StompError('STOMP_ERR_FORBIDDEN', `cannot use '${destination}': it carries the relay's own traffic`);
+      }
+      return destination;
+    }
     const prefix = this.prefixOf(destination);
     if (prefix !== '/topic' && prefix !== '/queue') {
       throw new StompError('STOMP_ERR_DESTINATION', `cannot relay '${destination}' to RabbitMQ: its destinations are /topic/…, /queue/…, /exchange/…, /amq/queue/…`);

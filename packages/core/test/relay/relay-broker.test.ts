@@ -3,12 +3,11 @@
  * relay connections to the local RabbitMQ, and real WebSocket clients. Skips loudly without
  * RabbitMQ unless CI=true (see support.ts).
  */
-import { execFileSync } from 'node:child_process';
 import * as client from 'prom-client';
 import { InspectorModel } from '../../src/inspector/model';
 import { collectPrometheusMetrics } from '../../src/metrics/prometheus';
 import { RawClient, type RawFrame } from '../helpers/raw-client';
-import { acquireRelayLock, describeRelay, eventually, startRelayNode, unique, type RelayNode } from './support';
+import { acquireRelayLock, createVhost, rabbitmqctl, deleteVhost, describeRelay, eventually, startRelayNode, unique, type RelayNode } from './support';
 
 async function connect(node: RelayNode, login?: string): Promise<RawClient> {
   const headers: Record<string, string> = { 'accept-version': '1.2', host: 'localhost', 'heart-beat': '0,0' };
@@ -37,6 +36,7 @@ async function waitMessages(c: RawClient, count: number, destination?: string): 
 
 describeRelay('RelayBroker through RabbitMQ', () => {
   let release: () => void;
+  let vhost: string | undefined;
   let cluster: string;
   let a: RelayNode;
   let b: RelayNode;
@@ -49,9 +49,10 @@ describeRelay('RelayBroker through RabbitMQ', () => {
 
   beforeAll(async () => {
     release = await acquireRelayLock();
+    vhost = createVhost();
     cluster = `test-${unique()}`;
-    a = await startRelayNode(cluster, 'a');
-    b = await startRelayNode(cluster, 'b');
+    a = await startRelayNode(cluster, 'a', vhost);
+    b = await startRelayNode(cluster, 'b', vhost);
   }, 180_000);
 
   afterEach(() => {
@@ -60,6 +61,7 @@ describeRelay('RelayBroker through RabbitMQ', () => {
 
   afterAll(async () => {
     await Promise.all([a?.close(), b?.close()]);
+    deleteVhost(vhost);
     release?.();
   });
 
@@ -187,7 +189,7 @@ describeRelay('RelayBroker through RabbitMQ', () => {
   });
 
   it('drops a node that goes silent from every registry within its heart-beat window', async () => {
-    const c = await startRelayNode(cluster, 'c');
+    const c = await startRelayNode(cluster, 'c', vhost);
     const carol = `carol-${unique()}`;
     const onC = await connect(c, carol);
     await eventually(() => a.broker.users.isOnline(carol) && b.broker.users.isOnline(carol), 3000, 'carol to be known on A and B');
@@ -204,7 +206,7 @@ describeRelay('RelayBroker through RabbitMQ', () => {
   it('keeps a fixed number of RabbitMQ connections per node however many clients subscribe', async () => {
     const rabbitConnections = (): number => {
       // STOMP connections as RabbitMQ lists them: "127.0.0.1:<client port> -> 127.0.0.1:61613".
-      const out = execFileSync('rabbitmqctl', ['-q', 'list_stomp_connections', 'conn_name'], { encoding: 'utf8' });
+      const out = rabbitmqctl('-q', 'list_stomp_connections', 'conn_name');
       const ports = new Set([...a.relay.connections, ...b.relay.connections].map((conn) => String(conn.localPort)));
       return out.split('\n').filter((line) => ports.has(/:(\d+) ->/.exec(line)?.[1] ?? '')).length;
     };

@@ -2,13 +2,8 @@
  * RabbitMQ stopped and started again (rabbitmqctl stop_app / start_app) under two live nodes.
  * Its own file, holding the relay lock (support.ts) so no other relay suite runs meanwhile.
  */
-import { execFileSync } from 'node:child_process';
 import { RawClient, type RawFrame } from '../helpers/raw-client';
-import { acquireRelayLock, describeRelay, eventually, startRelayNode, unique, type RelayNode } from './support';
-
-function rabbitmqctl(...args: string[]): void {
-  execFileSync('rabbitmqctl', args, { stdio: 'ignore', timeout: 60_000 });
-}
+import { acquireRelayLock, createVhost, rabbitmqctl, deleteVhost, describeRelay, eventually, startRelayNode, unique, type RelayNode } from './support';
 
 async function client(node: RelayNode): Promise<RawClient> {
   return RawClient.connect(node.url, { 'accept-version': '1.2', host: 'localhost', 'heart-beat': '0,0' });
@@ -20,20 +15,23 @@ function frames(c: RawClient, command: string): RawFrame[] {
 
 describeRelay('RelayBroker across a RabbitMQ restart', () => {
   let release: () => void;
+  let vhost: string | undefined;
   let a: RelayNode;
   let b: RelayNode;
   let stopped = false;
 
   beforeAll(async () => {
     release = await acquireRelayLock();
+    vhost = createVhost();
     const cluster = `restart-${unique()}`;
-    a = await startRelayNode(cluster, 'a');
-    b = await startRelayNode(cluster, 'b');
+    a = await startRelayNode(cluster, 'a', vhost);
+    b = await startRelayNode(cluster, 'b', vhost);
   }, 180_000);
 
   afterAll(async () => {
     if (stopped) rabbitmqctl('start_app');
     await Promise.all([a?.close(), b?.close()]);
+    deleteVhost(vhost);
     release?.();
   }, 60_000);
 

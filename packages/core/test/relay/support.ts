@@ -4,7 +4,7 @@
  * that runs the relay suites one at a time (the restart suite stops RabbitMQ, which would break a
  * suite running beside it in another jest worker), and relay-backed test nodes.
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,6 +73,31 @@ export async function acquireRelayLock(timeoutMs = 170_000): Promise<() => void>
   }
 }
 
+/** Runs rabbitmqctl (the relay suites run where RabbitMQ does, as a user allowed to manage it). */
+export function rabbitmqctl(...args: string[]): string {
+  return execFileSync('rabbitmqctl', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+}
+
+/**
+ * A RabbitMQ virtual host of its own for one suite (guest may use it): the durable queues the
+ * tests create go away with it (`deleteVhost`), and suites never see each other's traffic.
+ */
+export function createVhost(): string {
+  const vhost = `stompkit-test-${unique()}`;
+  rabbitmqctl('add_vhost', vhost);
+  rabbitmqctl('set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*');
+  return vhost;
+}
+
+export function deleteVhost(vhost: string | undefined): void {
+  if (vhost === undefined) return;
+  try {
+    rabbitmqctl('delete_vhost', vhost);
+  } catch {
+    // RabbitMQ stopped meanwhile (a failed restart test); nothing left to tidy that we can reach.
+  }
+}
+
 export const loginAuthenticator = (info: { login?: string }): Principal | undefined => (info.login ? { name: info.login } : undefined);
 
 export interface RelayNode extends TestServer {
@@ -81,12 +106,12 @@ export interface RelayNode extends TestServer {
 }
 
 /** A broker node on an ephemeral port whose broker is the relay to the local RabbitMQ. */
-export async function startRelayNode(cluster: string, name: string): Promise<RelayNode> {
+export async function startRelayNode(cluster: string, name: string, virtualHost = '/'): Promise<RelayNode> {
   const server = await startServer({
     nodeId: `${name}-${unique()}`,
     authenticate: loginAuthenticator,
     heartbeat: [0, 0],
-    relay: { cluster, registryInterval: 300, connections: 2, reconnectDelay: 100, maxReconnectDelay: 500, heartbeat: [2000, 2000] },
+    relay: { cluster, virtualHost, registryInterval: 300, connections: 2, reconnectDelay: 100, maxReconnectDelay: 500, heartbeat: [2000, 2000] },
   });
   const relay = server.broker.broker as RelayBroker;
   await relay.ready(10_000);
