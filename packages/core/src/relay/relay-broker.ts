@@ -546,6 +546,8 @@ export class RelayBroker implements Broker {
     this.published++;
     if (message.confirm === true) return conn.request('SEND', headers, message.body);
     conn.send('SEND', headers, message.body);
+    // RabbitMQ reads slower under flow control: the publishing session waits, not our memory.
+    if (conn.congested) return conn.drained();
   }
 
   // ---- connections -------------------------------------------------------------------------------
@@ -687,15 +689,15 @@ export class RelayBroker implements Broker {
     const node = header(frame, 'stompkit-node');
     if (users === undefined || node === undefined || node === this.nodeId) return;
     const type = header(frame, 'stompkit-type');
+    if (type === 'bye') {
+      this.lastSeen.delete(node);
+      users.dropNode(node);
+      return;
+    }
     let body: { users?: Record<string, string[]>; interval?: number; user?: string; session?: string };
     try {
       body = JSON.parse(frame.body.toString('utf8')) as typeof body;
     } catch {
-      return;
-    }
-    if (type === 'bye') {
-      this.lastSeen.delete(node);
-      users.dropNode(node);
       return;
     }
     const seen = this.lastSeen.get(node);

@@ -123,6 +123,29 @@ export class RelayConnection extends EventEmitter<RelayConnectionEvents> {
     });
   }
 
+  /**
+   * True while more than {@link HIGH_WATER_MARK} bytes wait to be written to RabbitMQ (RabbitMQ
+   * applies flow control by reading slower): publishers should wait for {@link drained}.
+   */
+  get congested(): boolean {
+    return (this.socket?.writableLength ?? 0) > HIGH_WATER_MARK;
+  }
+
+  /** Resolves once the socket's write buffer drained (or the connection was lost). */
+  drained(): Promise<void> {
+    const socket = this.socket;
+    if (socket === undefined || !this.congested) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        socket.off('drain', done);
+        socket.off('close', done);
+        resolve();
+      };
+      socket.on('drain', done);
+      socket.on('close', done);
+    });
+  }
+
   /** DISCONNECT politely, then close for good. */
   close(): Promise<void> {
     if (this.state === 'closed') return Promise.resolve();
@@ -303,4 +326,6 @@ export class RelayConnection extends EventEmitter<RelayConnectionEvents> {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** Bytes waiting on a relay socket above which publishers wait for it to drain. */
+const HIGH_WATER_MARK = 4 * 1024 * 1024;
 const NEWLINE = Buffer.from('\n');

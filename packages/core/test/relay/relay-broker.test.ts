@@ -203,6 +203,28 @@ describeRelay('RelayBroker through RabbitMQ', () => {
     await c.close();
   });
 
+  it('removes the users of a node that closes from every registry at once', async () => {
+    const d = await startRelayNode(cluster, 'd', vhost);
+    const erin = `erin-${unique()}`;
+    const onD = await connect(d, erin);
+    await eventually(() => a.broker.users.isOnline(erin), 3000, 'A to learn about erin');
+    const offline = new Promise<number>((resolve) => {
+      const started = Date.now();
+      const listener = (name: string): void => {
+        if (name !== erin) return;
+        a.broker.users.off('offline', listener);
+        resolve(Date.now() - started);
+      };
+      a.broker.users.on('offline', listener);
+    });
+    onD.close();
+    await d.close();
+    // Well before the 3 × 300 ms a silent node would take: the leave (or the node's 'bye') arrived.
+    expect(await offline).toBeLessThan(600);
+    // Its 'bye' drops the node itself, without waiting for it to expire.
+    await eventually(() => !a.broker.stats().relay!.nodes.includes(d.nodeId), 600, 'A to forget node d');
+  });
+
   it('keeps a fixed number of RabbitMQ connections per node however many clients subscribe', async () => {
     const rabbitConnections = (): number => {
       // STOMP connections as RabbitMQ lists them: "127.0.0.1:<client port> -> 127.0.0.1:61613".
