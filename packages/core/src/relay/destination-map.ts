@@ -22,6 +22,7 @@
  * - an empty segment (`/topic/a//b`, a trailing '/').
  */
 import { StompError } from '../errors';
+import { hasPrefix } from '../options';
 
 export type Separator = '/' | '.';
 
@@ -53,4 +54,53 @@ export function fromRabbit(destination: string, prefix: string, separator: Separ
 
 function refuse(destination: string, why: string): never {
   throw new StompError('STOMP_ERR_DESTINATION', `cannot relay '${destination}' to RabbitMQ: ${why}`);
+}
+
+/** RabbitMQ's own destination kinds, forwarded verbatim when they are broker prefixes. */
+const NATIVE_PREFIXES = ['/exchange', '/amq/queue', '/temp-queue', '/reply-queue'];
+
+/** The relay's view of destination names: which kind each is, and its name on either side. */
+export class RelayDestinations {
+  constructor(
+    private readonly brokerPrefixes: readonly string[],
+    private readonly queuePrefixes: readonly string[],
+    private readonly separator: Separator,
+    /** The relay's own routing keys, which clients may not use. */
+    private readonly isControl: (destination: string) => boolean,
+  ) {}
+
+  /** A queue destination (competing consumers): one RabbitMQ subscription per client subscription. */
+  isQueue(destination: string): boolean {
+    for (const prefix of this.queuePrefixes) if (hasPrefix(destination, prefix)) return true;
+    return false;
+  }
+
+  /** A RabbitMQ-native destination ('/exchange/…', '/amq/queue/…') the user made a broker prefix. */
+  isNative(destination: string): boolean {
+    for (const prefix of NATIVE_PREFIXES) if (hasPrefix(destination, prefix) && this.brokerPrefixes.includes(prefix)) return true;
+    return false;
+  }
+
+  /** Our name → RabbitMQ's; throws STOMP_ERR_DESTINATION (or FORBIDDEN) when it cannot be relayed. */
+  toRabbit(destination: string): string {
+    if (this.isNative(destination)) {
+      if (this.isControl(destination)) {
+        throw new StompError('STOMP_ERR_FORBIDDEN', `cannot use '${destination}': it carries the relay's own traffic`);
+      }
+      return destination;
+    }
+    let prefix = '';
+    for (const p of this.brokerPrefixes) if (hasPrefix(destination, p) && p.length > prefix.length) prefix = p;
+    if (prefix !== '/topic' && prefix !== '/queue') {
+      throw new StompError('STOMP_ERR_DESTINATION', `cannot relay '${destination}' to RabbitMQ: its destinations are /topic/…, /queue/…, /exchange/…, /amq/queue/…`);
+    }
+    return toRabbit(destination, prefix, this.separator);
+  }
+
+  /** RabbitMQ's name (a MESSAGE's destination) → ours. */
+  fromRabbit(rabbit: string): string {
+    if (hasPrefix(rabbit, '/topic')) return fromRabbit(rabbit, '/topic', this.separator);
+    if (hasPrefix(rabbit, '/queue')) return fromRabbit(rabbit, '/queue', this.separator);
+    return rabbit;
+  }
 }

@@ -37,21 +37,17 @@
  * up, SEND and SUBSCRIBE to RabbitMQ destinations get that ERROR at once (during the very first
  * connect they wait for it).
  *
- * The user registry across nodes (see README "Scale-out"): every node subscribes to
- * `/exchange/<controlExchange>/<cluster>.registry` and announces joins and leaves of its sessions
- * at once, its full user list every `registryInterval` and when it starts (a `hello` that makes
- * every other node answer with its list), and `bye` when it closes. A node not heard from for
- * 3 × its interval is dropped. A user message for another node goes to
- * `/exchange/<controlExchange>/<cluster>.node.<node id>`, which that node alone subscribes to.
+ * The user registry across nodes and user messages for other nodes travel over RabbitMQ too
+ * (cluster-registry.ts), on connection 0.
  */
 import { header, SERVER_OWNED_HEADERS, type Frame, type HeaderList } from '../codec/frame';
 import { StompError } from '../errors';
 import { silentLogger, type Logger } from '../logger';
-import { hasPrefix } from '../options';
 import { SimpleBroker } from '../broker/simple-broker';
 import type { Broker, BrokerHost, BrokerMessage, BrokerStats, Consumer, Delivery, SubscriptionSpec } from '../broker/types';
 import { isSessionDestination } from '../user/user-destinations';
-import { fromRabbit, toRabbit, type Separator } from './destination-map';
+import { RelayDestinations, type Separator } from './destination-map';
+import { ClusterRegistry } from './cluster-registry';
 import { RelayConnection, unavailable } from './relay-connection';
 import { resolveRelayOptions, type RelayOptions, type ResolvedRelayOptions } from './relay-options';
 
@@ -65,9 +61,6 @@ export interface RelayBrokerOptions extends RelayOptions {
   nextId?: () => string;
   logger?: Logger;
 }
-
-/** RabbitMQ's own destination kinds, forwarded verbatim when they are broker prefixes. */
-const NATIVE_PREFIXES = ['/exchange', '/amq/queue', '/temp-queue', '/reply-queue'];
 
 type RouteKind = 'topic' | 'queue' | 'control';
 
@@ -103,9 +96,7 @@ export class RelayBroker implements Broker {
   readonly options: ResolvedRelayOptions;
   readonly connections: readonly RelayConnection[];
   private readonly local: SimpleBroker;
-  private readonly brokerPrefixes: string[];
-  private readonly queuePrefixes: string[];
-  private readonly separator: Separator;
+  private readonly names: RelayDestinations;
   private readonly nextId: () => string;
   private logger: Logger;
   private host: BrokerHost | undefined;
@@ -124,21 +115,19 @@ export class RelayBroker implements Broker {
   private relayedOut = 0;
   private redelivered = 0;
 
-  private readonly lastSeen = new Map<string, { at: number; ttl: number }>();
-  private registryTimer: NodeJS.Timeout | undefined;
-  private snapshotQueued = false;
+  private registry: ClusterRegistry | undefined;
   private closed = false;
 
   constructor(options: RelayBrokerOptions) {
     this.options = resolveRelayOptions(options);
-    this.brokerPrefixes = options.brokerPrefixes ?? ['/topic', '/queue'];
-    this.queuePrefixes = options.queuePrefixes ?? ['/queue'];
-    this.separator = options.destinationSeparator ?? '/';
+    const queuePrefixes = options.queuePrefixes ?? ['/queue'];
+    const separator = options.destinationSeparator ?? '/';
+    this.names = new RelayDestinations(options.brokerPrefixes ?? ['/topic', '/queue'], queuePrefixes, separator, (d) => this.registry?.isControlDestination(d) === true);
     this.nextId = options.nextId ?? defaultIds();
     this.logger = options.logger ?? silentLogger;
     this.local = new SimpleBroker({
-      queuePrefixes: this.queuePrefixes,
-      destinationSeparator: this.separator,
+      queuePrefixes,
+      destinationSeparator: separator,
       nextId: this.nextId,
       onConsumerError: (err, sessionId) => this.logger.error({ err, sessionId }, 'a subscriber threw while receiving a message'),
     });
@@ -157,18 +146,23 @@ export class RelayBroker implements Broker {
     this.host = host;
     this.nodeId = host.nodeId;
     this.logger = host.logger;
-    host.users.setLocalNode(this.nodeId);
-    host.users.on('join', (name, sessionId) => this.announce('join', { user: name, session: sessionId }));
-    host.users.on('leave', (name, sessionId) => this.announce('leave', { user: name, session: sessionId }));
-    this.addControlRoutes();
+    this.registry = new ClusterRegistry({
+      options: this.options,
+      host,
+      control: this.connections[0],
+      logger: this.logger,
+      subscribe: (rabbit, onMessage) => {
+        this.addRoute('control', '', rabbit, [['ack', 'auto']], this.connections[0]).onMessage = onMessage;
+      },
+      toMessage: (frame) => this.toMessage(frame, undefined),
+    });
+    this.registry.start();
     for (const conn of this.connections) {
       conn.on('up', () => this.connectionUp(conn));
       conn.on('down', (reason) => this.connectionDown(conn, reason));
       conn.on('message', (frame) => this.onMessage(frame));
       conn.start();
     }
-    this.registryTimer = setInterval(() => this.registryTick(), this.options.registryInterval);
-    this.registryTimer.unref();
   }
 
   /** Resolves once every relay connection is up (or rejects after `timeout` ms). Handy at start-up and in tests. */
@@ -192,15 +186,7 @@ export class RelayBroker implements Broker {
   async shutdown(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.registryTimer);
-    const control = this.connections[0];
-    if (control.isUp && this.host !== undefined) {
-      try {
-        control.send('SEND', this.registryHeaders('bye'), EMPTY);
-      } catch {
-        // going away anyway
-      }
-    }
+    this.registry?.shutdown();
     await Promise.all(this.connections.map((c) => c.close()));
   }
 
@@ -209,15 +195,15 @@ export class RelayBroker implements Broker {
   subscribe(consumer: Consumer, spec: SubscriptionSpec): void | Promise<void> {
     const destination = spec.destination;
     if (isSessionDestination(destination)) return this.local.subscribe(consumer, spec);
-    const native = this.isNative(destination);
-    const queue = native || this.isQueue(destination);
+    const native = this.names.isNative(destination);
+    const queue = native || this.names.isQueue(destination);
     if (queue && !native && destination.includes('*')) {
       throw new StompError('STOMP_ERR_DESTINATION', `cannot subscribe to '${destination}': wildcards are only allowed on topic destinations`);
     }
     if (queue && spec.filter !== undefined) {
       throw new StompError('STOMP_ERR_BAD_SELECTOR', `cannot subscribe to '${destination}' with a selector: RabbitMQ cannot filter queue deliveries (selectors work on topic destinations)`);
     }
-    const rabbit = this.rabbitName(destination);
+    const rabbit = this.names.toRabbit(destination);
     if (this.sessions.get(consumer.sessionId)?.has(spec.id)) {
       throw new StompError('STOMP_ERR_DUPLICATE_SUBSCRIPTION', `subscription id '${spec.id}' is already in use on this session`);
     }
@@ -234,6 +220,7 @@ export class RelayBroker implements Broker {
     this.track(sub);
     const failed = (err: unknown): never => {
       this.forget(sub);
+      if (route.kind === 'queue') this.routes.delete(route.relayId);
       throw err;
     };
     let wait: Promise<void> | undefined;
@@ -266,10 +253,10 @@ export class RelayBroker implements Broker {
   publish(message: BrokerMessage): void | Promise<void> {
     const destination = message.destination;
     if (isSessionDestination(destination)) return this.local.publish(message);
-    if (!this.isNative(destination) && destination.includes('*')) {
+    if (!this.names.isNative(destination) && destination.includes('*')) {
       throw new StompError('STOMP_ERR_DESTINATION', `cannot send to '${destination}': wildcards are for SUBSCRIBE only`);
     }
-    const rabbit = this.rabbitName(destination);
+    const rabbit = this.names.toRabbit(destination);
     const conn = this.pick(message.senderSessionId ?? destination);
     const headers: HeaderList = [['destination', rabbit]];
     if (message.contentType !== undefined) headers.push(['content-type', message.contentType]);
@@ -310,7 +297,7 @@ export class RelayBroker implements Broker {
     const sends: Array<Promise<void>> = [];
     for (const node of nodes) {
       const headers: HeaderList = [
-        ['destination', this.nodeDestination(node)],
+        ['destination', this.registry!.nodeDestination(node)],
         ['stompkit-node', this.nodeId],
         ['stompkit-destination', message.destination],
       ];
@@ -444,7 +431,7 @@ export class RelayBroker implements Broker {
         const unsettled = [...held, ...route.stragglers];
         if (unsettled.length > 0) {
           // See the file comment: RabbitMQ only takes a NACK for a subscription id it knows.
-          await conn.request('SUBSCRIBE', [['id', route.relayId], ['destination', this.voidDestination()], ['ack', 'client-individual']]);
+          await conn.request('SUBSCRIBE', [['id', route.relayId], ['destination', this.registry!.voidDestination()], ['ack', 'client-individual']]);
           for (const rabbitAck of unsettled) conn.send('NACK', [['id', rabbitAck]]);
           await conn.request('UNSUBSCRIBE', [['id', route.relayId]]);
         }
@@ -503,13 +490,13 @@ export class RelayBroker implements Broker {
     }
   }
 
-  private toMessage(frame: Frame, route: Route): BrokerMessage {
+  private toMessage(frame: Frame, route: Route | undefined): BrokerMessage {
     const headers: HeaderList = [];
     for (const h of frame.headers) if (!SERVER_OWNED_HEADERS.has(h[0]) && !h[0].startsWith('stompkit-')) headers.push(h);
-    const rabbit = header(frame, 'destination') ?? route.rabbit;
+    const rabbit = header(frame, 'destination') ?? route?.rabbit ?? '';
     const message: { -readonly [K in keyof BrokerMessage]: BrokerMessage[K] } = {
       id: this.nextId(),
-      destination: this.ourName(rabbit),
+      destination: this.names.fromRabbit(rabbit),
       headers,
       body: frame.body,
     };
@@ -599,13 +586,7 @@ export class RelayBroker implements Broker {
         }
       });
     }
-    if (conn === this.connections[0]) {
-      // Other nodes were silent only because we could not hear them: a fresh window for each.
-      const now = Date.now();
-      for (const seen of this.lastSeen.values()) seen.at = now;
-      this.announce('hello', {});
-      this.broadcastSnapshot();
-    }
+    if (conn === this.connections[0]) this.registry?.connected();
   }
 
   private connectionDown(conn: RelayConnection, reason: string): void {
@@ -629,149 +610,12 @@ export class RelayBroker implements Broker {
       }
     }
   }
-
-  // ---- the user registry across nodes ------------------------------------------------------------
-
-  private addControlRoutes(): void {
-    const conn = this.connections[0];
-    const registry = this.addRoute('control', '', `/exchange/${this.options.controlExchange}/${this.options.cluster}.registry`, [['ack', 'auto']], conn);
-    registry.onMessage = (frame) => this.onRegistry(frame);
-    const node = this.addRoute('control', '', this.nodeDestination(this.nodeId), [['ack', 'auto']], conn);
-    node.onMessage = (frame) => this.onForwarded(frame);
-  }
-
-  private nodeDestination(node: string): string {
-    return `/exchange/${this.options.controlExchange}/${this.options.cluster}.node.${node}`;
-  }
-
-  private voidDestination(): string {
-    return `/exchange/${this.options.controlExchange}/${this.options.cluster}.void.${this.nodeId}`;
-  }
-
-  private registryHeaders(type: string): HeaderList {
-    return [
-      ['destination', `/exchange/${this.options.controlExchange}/${this.options.cluster}.registry`],
-      ['content-type', 'application/json'],
-      ['stompkit-node', this.nodeId],
-      ['stompkit-type', type],
-    ];
-  }
-
-  private announce(type: 'join' | 'leave' | 'hello', body: object): void {
-    const conn = this.connections[0];
-    if (!conn.isUp || this.closed) return;
-    conn.send('SEND', this.registryHeaders(type), Buffer.from(JSON.stringify(body)));
-  }
-
-  private broadcastSnapshot(): void {
-    const conn = this.connections[0];
-    if (!conn.isUp || this.closed || this.host === undefined) return;
-    const body = Buffer.from(JSON.stringify({ users: this.host.users.localSnapshot(), interval: this.options.registryInterval }));
-    conn.request('SEND', this.registryHeaders('snapshot'), body).catch((err: unknown) => this.logger.debug({ err }, 'registry snapshot not confirmed'));
-  }
-
-  private registryTick(): void {
-    this.broadcastSnapshot();
-    // Without our own registry subscription we hear nobody: that says nothing about the others.
-    if (!this.connections[0].isUp) return;
-    const now = Date.now();
-    for (const [node, seen] of this.lastSeen) {
-      if (now - seen.at > seen.ttl) {
-        this.lastSeen.delete(node);
-        this.host?.users.dropNode(node);
-        this.logger.info({ node }, 'relay node silent for too long; dropped from the user registry');
-      }
-    }
-  }
-
-  private onRegistry(frame: Frame): void {
-    const users = this.host?.users;
-    const node = header(frame, 'stompkit-node');
-    if (users === undefined || node === undefined || node === this.nodeId) return;
-    const type = header(frame, 'stompkit-type');
-    if (type === 'bye') {
-      this.lastSeen.delete(node);
-      users.dropNode(node);
-      return;
-    }
-    let body: { users?: Record<string, string[]>; interval?: number; user?: string; session?: string };
-    try {
-      body = JSON.parse(frame.body.toString('utf8')) as typeof body;
-    } catch {
-      return;
-    }
-    const seen = this.lastSeen.get(node);
-    const interval = typeof body.interval === 'number' && body.interval > 0 ? body.interval : this.options.registryInterval;
-    this.lastSeen.set(node, { at: Date.now(), ttl: type === 'snapshot' ? interval * 3 : (seen?.ttl ?? interval * 3) });
-    if (type === 'snapshot' && body.users !== undefined && typeof body.users === 'object') users.setRemote(node, body.users);
-    else if (type === 'join' && typeof body.user === 'string' && typeof body.session === 'string') users.addRemote(node, body.user, body.session);
-    else if (type === 'leave' && typeof body.user === 'string' && typeof body.session === 'string') users.removeRemote(node, body.user, body.session);
-    else if (type === 'hello' && !this.snapshotQueued) {
-      this.snapshotQueued = true;
-      setImmediate(() => {
-        this.snapshotQueued = false;
-        this.broadcastSnapshot();
-      });
-    }
-  }
-
-  private onForwarded(frame: Frame): void {
-    const destination = header(frame, 'stompkit-destination');
-    if (destination === undefined || this.host === undefined) return;
-    const message = { ...this.toMessage(frame, this.routes.get(header(frame, 'subscription')!)!), destination };
-    try {
-      const result = this.host.deliverToUser(message);
-      if (result instanceof Promise) result.catch((err: unknown) => this.logger.error({ err, destination }, 'delivering a forwarded user message failed'));
-    } catch (err) {
-      this.logger.error({ err, destination }, 'delivering a forwarded user message failed');
-    }
-  }
-
-  // ---- names -------------------------------------------------------------------------------------
-
-  private isQueue(destination: string): boolean {
-    for (const prefix of this.queuePrefixes) if (hasPrefix(destination, prefix)) return true;
-    return false;
-  }
-
-  private isNative(destination: string): boolean {
-    for (const prefix of NATIVE_PREFIXES) if (hasPrefix(destination, prefix) && this.brokerPrefixes.includes(prefix)) return true;
-    return false;
-  }
-
-  private prefixOf(destination: string): string {
-    let best = '';
-    for (const prefix of this.brokerPrefixes) if (hasPrefix(destination, prefix) && prefix.length > best.length) best = prefix;
-    return best;
-  }
-
-  private rabbitName(destination: string): string {
-    if (this.isNative(destination)) {
-      if (destination.startsWith(`/exchange/${this.options.controlExchange}/${this.options.cluster}.`)) {
-        throw new StompError('STOMP_ERR_FORBIDDEN', `cannot use '${destination}': it carries the relay's own traffic`);
-      }
-      return destination;
-    }
-    const prefix = this.prefixOf(destination);
-    if (prefix !== '/topic' && prefix !== '/queue') {
-      throw new StompError('STOMP_ERR_DESTINATION', `cannot relay '${destination}' to RabbitMQ: its destinations are /topic/…, /queue/…, /exchange/…, /amq/queue/…`);
-    }
-    return toRabbit(destination, prefix, this.separator);
-  }
-
-  private ourName(rabbit: string): string {
-    if (hasPrefix(rabbit, '/topic')) return fromRabbit(rabbit, '/topic', this.separator);
-    if (hasPrefix(rabbit, '/queue')) return fromRabbit(rabbit, '/queue', this.separator);
-    return rabbit;
-  }
 }
 
 /** Builds a RelayBroker to pass as `createBroker({ broker })` (or use `createBroker({ relay })`). */
 export function createRelayBroker(options: RelayBrokerOptions = {}): RelayBroker {
   return new RelayBroker(options);
 }
-
-const EMPTY = Buffer.alloc(0);
 
 function hash(text: string): number {
   let h = 2166136261;
