@@ -200,7 +200,9 @@ export class RelayBroker implements Broker {
     if (queue && !native && destination.includes('*')) {
       throw new StompError('STOMP_ERR_DESTINATION', `cannot subscribe to '${destination}': wildcards are only allowed on topic destinations`);
     }
-    if (queue && spec.filter !== undefined) {
+    // A filter on an '/exchange/…' subscription (its own RabbitMQ queue) discards what it rejects,
+    // like a topic; on a shared queue it would have to leave messages for others, which RabbitMQ cannot.
+    if (this.names.isQueue(destination) && spec.filter !== undefined) {
       throw new StompError('STOMP_ERR_BAD_SELECTOR', `cannot subscribe to '${destination}' with a selector: RabbitMQ cannot filter queue deliveries (selectors work on topic destinations)`);
     }
     const rabbit = this.names.toRabbit(destination);
@@ -474,7 +476,11 @@ export class RelayBroker implements Broker {
 
   private deliver(sub: LocalSubscription, message: BrokerMessage, rabbitAck: string, redelivered: boolean): void {
     const spec = sub.spec;
-    if (spec.filter !== undefined && !spec.filter(message)) return;
+    if (spec.filter !== undefined && !spec.filter(message)) {
+      // Not for this subscriber: an unsettled RabbitMQ delivery is acknowledged away.
+      if (rabbitAck !== '' && spec.ack !== 'auto' && sub.route.conn.isUp) sub.route.conn.send('ACK', [['id', rabbitAck]]);
+      return;
+    }
     let ackId: string | undefined;
     if (spec.ack !== 'auto') {
       ackId = `~${(++this.ackCounter).toString(36)}`;

@@ -225,6 +225,41 @@ describeRelay('RelayBroker through RabbitMQ', () => {
     await eventually(() => !a.broker.stats().relay!.nodes.includes(d.nodeId), 600, 'A to forget node d');
   });
 
+  it('relays RabbitMQ-native /exchange and /amq/queue destinations when they are broker prefixes, never the relay’s own', async () => {
+    const native = await startRelayNode(cluster, 'native', vhost, {
+      brokerPrefixes: ['/topic', '/queue', '/exchange', '/amq/queue'],
+      queuePrefixes: ['/queue', '/amq/queue'],
+    });
+    try {
+      const key = `ex-${unique()}`;
+      const viaExchange = await connect(native);
+      await withReceipt(viaExchange, 'SUBSCRIBE', { id: 'x', destination: `/exchange/amq.topic/${key}.*` });
+      const queueName = `amq-${unique()}`;
+      const sender = await connect(a);
+      // A SEND to /queue/<name> declares the queue in RabbitMQ; /amq/queue/<name> then reads it as it is.
+      await withReceipt(sender, 'SEND', { destination: `/queue/${queueName}` }, 'queued');
+      const viaAmqQueue = await connect(native);
+      await withReceipt(viaAmqQueue, 'SUBSCRIBE', { id: 'q', destination: `/amq/queue/${queueName}`, ack: 'client-individual' });
+      await withReceipt(sender, 'SEND', { destination: `/topic/${key}/news` }, 'routed by amq.topic');
+      const [routed] = await waitMessages(viaExchange, 1);
+      expect(routed.body.toString()).toBe('routed by amq.topic');
+      const [queued] = await waitMessages(viaAmqQueue, 1);
+      expect(queued.body.toString()).toBe('queued');
+      // RabbitMQ names the destination the message was sent to.
+      expect(queued.headers.destination).toBe(`/queue/${queueName}`);
+      await withReceipt(viaAmqQueue, 'ACK', { id: queued.headers.ack });
+      for (const c of [viaExchange, sender, viaAmqQueue]) c.close();
+      // The registry's routing keys are the relay's: a client cannot listen in or inject.
+      const spy = await connect(native);
+      spy.send('SUBSCRIBE', { id: 'spy', destination: `/exchange/amq.direct/${cluster}.registry`, receipt: 'spy' });
+      const refused = await spy.expect('ERROR');
+      expect(refused.headers.message).toContain("carries the relay's own traffic");
+      spy.close();
+    } finally {
+      await native.close();
+    }
+  });
+
   it('keeps a fixed number of RabbitMQ connections per node however many clients subscribe', async () => {
     const rabbitConnections = (): number => {
       // STOMP connections as RabbitMQ lists them: "127.0.0.1:<client port> -> 127.0.0.1:61613".

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { RelayBroker } from '../../src';
-import type { Principal } from '../../src/options';
+import type { BrokerOptions, Principal } from '../../src/options';
 import { startServer, type TestServer } from '../helpers/server';
 
 export const RABBIT_STOMP_PORT = 61613;
@@ -106,8 +106,9 @@ export interface RelayNode extends TestServer {
 }
 
 /** A broker node on an ephemeral port whose broker is the relay to the local RabbitMQ. */
-export async function startRelayNode(cluster: string, name: string, virtualHost = '/'): Promise<RelayNode> {
+export async function startRelayNode(cluster: string, name: string, virtualHost = '/', extra: BrokerOptions = {}): Promise<RelayNode> {
   const server = await startServer({
+    ...extra,
     nodeId: `${name}-${unique()}`,
     authenticate: loginAuthenticator,
     heartbeat: [0, 0],
