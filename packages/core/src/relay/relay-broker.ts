@@ -161,6 +161,7 @@ export class RelayBroker implements Broker {
       conn.on('up', () => this.connectionUp(conn));
       conn.on('down', (reason) => this.connectionDown(conn, reason));
       conn.on('message', (frame) => this.onMessage(frame));
+      conn.on('refused', (message, detail) => this.refused(conn, message, detail));
       conn.start();
     }
   }
@@ -593,6 +594,31 @@ export class RelayBroker implements Broker {
       });
     }
     if (conn === this.connections[0]) this.registry?.connected();
+  }
+
+  /**
+   * RabbitMQ refused a frame without naming it (no receipt-id): a channel error such as NOT_FOUND
+   * for '/amq/queue/<missing>' or PRECONDITION_FAILED, after which it closes the connection. Its
+   * text names the queue or exchange; subscriptions to it end with an ERROR to their session, so
+   * they are not subscribed again on reconnect (which would fail the same way, forever).
+   */
+  private refused(conn: RelayConnection, message: string, detail: string): void {
+    const names = [...detail.matchAll(/\b(queue|exchange) '([^']*)'/g)].map((m) => [m[1], m[2]] as const);
+    if (names.length === 0) return;
+    for (const route of [...this.routes.values()]) {
+      if (route.kind !== 'queue' || route.conn !== conn) continue;
+      const named = names.some(([kind, name]) =>
+        kind === 'queue'
+          ? route.rabbit === `/amq/queue/${name}` || route.rabbit === `/queue/${name}`
+          : route.rabbit === `/exchange/${name}` || route.rabbit.startsWith(`/exchange/${name}/`),
+      );
+      if (!named) continue;
+      this.routes.delete(route.relayId);
+      for (const sub of [...route.locals]) {
+        this.forget(sub);
+        sub.consumer.close?.(`RabbitMQ refused '${route.destination}': ${detail.trim() || message}`);
+      }
+    }
   }
 
   private connectionDown(conn: RelayConnection, reason: string): void {

@@ -50,6 +50,8 @@ export interface RelayConnectionEvents {
   down: [reason: string];
   /** A MESSAGE frame. */
   message: [frame: Frame];
+  /** An ERROR naming no receipt: RabbitMQ refused a frame (and closes the connection when it was a channel error). */
+  refused: [message: string, detail: string];
 }
 
 interface Pending {
@@ -235,6 +237,7 @@ export class RelayConnection extends EventEmitter<RelayConnectionEvents> {
           pending.reject(new StompError('STOMP_ERR_BROKER_UNAVAILABLE', `RabbitMQ refused: ${message}`, { details: detail }));
         } else {
           this.options.logger.warn({ connection: this.name, message, detail }, 'RabbitMQ sent ERROR');
+          this.emit('refused', message, detail);
         }
         if (this.state === 'connecting') this.lost(this.socket!, `RabbitMQ refused the connection: ${message}`);
         return;

@@ -251,6 +251,22 @@ describeRelay('RelayBroker through RabbitMQ', () => {
       expect(queued.headers.destination).toBe(`/queue/${queueName}`);
       await withReceipt(viaAmqQueue, 'ACK', { id: queued.headers.ack });
       for (const c of [viaExchange, sender, viaAmqQueue]) c.close();
+      // A queue RabbitMQ does not have: the session hears why, and the relay does not loop on it.
+      const missing = await connect(native);
+      missing.send('SUBSCRIBE', { id: 'm', destination: `/amq/queue/missing-${unique()}` });
+      const notFound = await missing.expect('ERROR', 5000);
+      expect(notFound.headers.message).toMatch(/RabbitMQ refused '\/amq\/queue\/missing-.*NOT_FOUND - no queue/);
+      // RabbitMQ closed that relay connection (a channel error): it comes back once.
+      await eventually(() => native.broker.stats().relay!.reconnects === 1, 10_000, 'the relay connection to come back');
+      await native.relay.ready(10_000);
+      const after = await connect(native);
+      const topic = `/topic/after-${unique()}`;
+      await withReceipt(after, 'SUBSCRIBE', { id: 't', destination: topic });
+      await withReceipt(after, 'SEND', { destination: topic }, 'still relaying');
+      expect((await waitMessages(after, 1)).map((m) => m.body.toString())).toEqual(['still relaying']);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(native.broker.stats().relay!.reconnects).toBe(1);
+      after.close();
       // The registry's routing keys are the relay's: a client cannot listen in or inject.
       const spy = await connect(native);
       spy.send('SUBSCRIBE', { id: 'spy', destination: `/exchange/amq.direct/${cluster}.registry`, receipt: 'spy' });
