@@ -213,7 +213,9 @@ export class RelayBroker implements Broker {
     let route: Route;
     if (queue) {
       const headers: HeaderList = [['ack', spec.ack === 'auto' ? 'auto' : 'client-individual']];
-      if (spec.ack !== 'auto' && spec.prefetch !== undefined && spec.prefetch > 0) headers.push(['prefetch-count', String(spec.prefetch)]);
+      // Always explicit: RabbitMQ's prefetch is a per-channel setting applied to the consumers created
+      // after it, and one connection's subscriptions share a channel (0 = unlimited).
+      if (spec.ack !== 'auto') headers.push(['prefetch-count', String(spec.prefetch ?? 0)]);
       route = this.addRoute('queue', destination, rabbit, headers, this.pick(consumer.sessionId));
     } else {
       route = this.topics.get(destination) ?? this.addRoute('topic', destination, rabbit, [['ack', 'auto']], this.pick(destination));

@@ -144,6 +144,23 @@ describeRelay('RelayBroker through RabbitMQ', () => {
     expect(a.relay.stats().relay!.connected).toBe(true);
   });
 
+  it('applies a client-mode ACK to every earlier delivery of the subscription, as STOMP says', async () => {
+    const queue = `/queue/cumulative-${unique()}`;
+    const consumer = await open(a);
+    await withReceipt(consumer, 'SUBSCRIBE', { id: 'q', destination: queue, ack: 'client' });
+    const sender = await open(b);
+    for (const body of ['one', 'two', 'three']) await withReceipt(sender, 'SEND', { destination: queue }, body);
+    const got = await waitMessages(consumer, 3);
+    await withReceipt(consumer, 'ACK', { id: got[2].headers.ack });
+    expect(a.broker.stats().unacked).toBe(0);
+    // Nothing comes back once the consumer leaves: the next consumer's first message is a new one.
+    consumer.close();
+    const next = await open(b);
+    await withReceipt(next, 'SUBSCRIBE', { id: 'q', destination: queue, ack: 'client-individual' });
+    await withReceipt(sender, 'SEND', { destination: queue }, 'four');
+    expect((await waitMessages(next, 1)).map((m) => m.body.toString())).toEqual(['four']);
+  });
+
   it('applies a transaction’s SENDs and ACKs only at COMMIT, and its RECEIPT follows RabbitMQ’s', async () => {
     const queue = `/queue/tx-${unique()}`;
     const topic = `/topic/tx-${unique()}`;
