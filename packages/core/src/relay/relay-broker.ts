@@ -92,6 +92,18 @@ interface LocalSubscription {
   readonly pending: Map<string, string>;
 }
 
+/**
+ * Headers RabbitMQ reads on a SEND to '/queue/…' as the queue's declaration. They are not relayed:
+ * one that disagrees with the existing queue is a channel error (PRECONDITION_FAILED), after which
+ * RabbitMQ closes the whole shared connection, so any client could cut every session of a node.
+ */
+const QUEUE_DECLARATION_HEADERS: ReadonlySet<string> = new Set([
+  'durable', 'auto-delete', 'exclusive', 'x-queue-name', 'x-queue-type', 'x-dead-letter-exchange', 'x-dead-letter-routing-key',
+  'x-expires', 'x-max-length', 'x-max-length-bytes', 'x-max-priority', 'x-message-ttl', 'x-overflow', 'x-queue-mode',
+  'x-queue-master-locator', 'x-single-active-consumer', 'x-delivery-limit', 'x-max-age', 'x-initial-cluster-size',
+  'x-stream-max-segment-size-bytes', 'x-max-in-memory-length', 'x-max-in-memory-bytes',
+]);
+
 export class RelayBroker implements Broker {
   readonly options: ResolvedRelayOptions;
   readonly connections: readonly RelayConnection[];
@@ -265,7 +277,7 @@ export class RelayBroker implements Broker {
     const conn = this.pick(message.senderSessionId ?? destination);
     const headers: HeaderList = [['destination', rabbit]];
     if (message.contentType !== undefined) headers.push(['content-type', message.contentType]);
-    for (const h of message.headers) headers.push(h);
+    for (const h of message.headers) if (!QUEUE_DECLARATION_HEADERS.has(h[0])) headers.push(h);
     const wait = this.whenAvailable(conn);
     if (wait !== undefined) return wait.then(() => this.send(conn, headers, message));
     return this.send(conn, headers, message);

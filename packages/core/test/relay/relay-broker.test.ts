@@ -119,6 +119,14 @@ describeRelay('RelayBroker through RabbitMQ', () => {
     expect(ackedA.size).toBeGreaterThan(0);
     expect(ackedB.size).toBeGreaterThan(0);
     expect(messages(onA)[0].headers.destination).toBe(queue);
+    // Headers RabbitMQ would read as a different queue declaration (a channel error that closes the
+    // shared connection) are not relayed: the SEND goes through and the relay stays connected.
+    await withReceipt(publisher, 'SEND', { destination: queue, 'auto-delete': 'true', 'x-max-length': '1', keep: 'me' }, 'declared differently');
+    await eventually(() => [...messages(onA), ...messages(onB)].some((m) => m.body.toString() === 'declared differently'), 5000, 'the last job');
+    const last = [...messages(onA), ...messages(onB)].find((m) => m.body.toString() === 'declared differently')!;
+    expect(last.headers.keep).toBe('me');
+    expect(last.headers['auto-delete']).toBeUndefined();
+    expect(a.broker.stats().relay!.reconnects).toBe(0);
   });
 
   it('redelivers a NACKed message and the unacked messages of a consumer that leaves, marked redelivered', async () => {
