@@ -19,7 +19,8 @@
  * What RabbitMQ cannot carry (refused with STOMP_ERR_DESTINATION rather than silently renamed):
  * - with separator '/': a '.' inside a segment (`/topic/v1.2/x` would come back as `/topic/v1/2/x`);
  * - a literal `#` anywhere, and `*` other than as a whole segment (`/topic/a*b`);
- * - an empty segment (`/topic/a//b`, a trailing '/').
+ * - an empty segment (`/topic/a//b`, a trailing '/');
+ * - more than 255 bytes after the prefix (AMQP's limit for queue names and routing keys).
  */
 import { StompError } from '../errors';
 import { hasPrefix } from '../options';
@@ -43,7 +44,10 @@ export function toRabbit(destination: string, prefix: string, separator: Separat
     if (word === '**') words[i] = '#';
     else if (word !== '*' && word.includes('*')) refuse(destination, "'*' must be a whole segment");
   }
-  return prefix + '/' + words.join('.');
+  const name = words.join('.');
+  // AMQP short strings: a longer queue name or routing key is a channel error, which closes the shared connection.
+  if (Buffer.byteLength(name) > 255) refuse(destination, 'RabbitMQ names and routing keys are at most 255 bytes');
+  return prefix + '/' + name;
 }
 
 /** RabbitMQ's destination (a MESSAGE's `destination`) → ours. */

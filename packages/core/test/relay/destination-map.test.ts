@@ -26,6 +26,7 @@ describe('destination mapping', () => {
     ['/topic/a//b', 'empty segment'],
     ['/topic/a/', 'empty segment'],
     ['/topic', 'no destination below the prefix'],
+    [`/topic/${'x'.repeat(256)}`, 'at most 255 bytes'],
   ])('refuses %s, which RabbitMQ cannot carry', (destination, why) => {
     let error: unknown;
     try {
