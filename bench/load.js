@@ -22,6 +22,9 @@
  *   latency  { subscribers, rate, bodyBytes, warmupMs, durationMs } open-loop: `rate` msg/s to N.
  *   queue    { consumers, window, bodyBytes, warmupMs, durationMs } 1 publisher → a /queue with
  *            N client-individual consumers that ACK every message.
+ *   fanout-nodes { subscribers, window, bodyBytes, warmupMs, durationMs, destination, path, connectHeaders }
+ *            1 publisher on the first of `spec.ports` → N subscribers of one topic spread
+ *            round-robin over every port (two relay nodes, or RabbitMQ Web-STOMP twice).
  *   idle     { connections, concurrency, settleMs, samples, forceGc, heartbeat }  server RSS growth per idle
  *            subscribed connection between connections/2 and connections: the lowest of
  *            `samples` samples, each taken after a full GC (unless forceGc is false). `heartbeat`
@@ -437,7 +440,53 @@ async function idle(p) {
   };
 }
 
-const SCENARIOS = { fanout, streams, latency, queue, idle };
+/** 1 publisher on ports[0] → N subscribers spread over `spec.ports` (relay nodes, or Web-STOMP). */
+async function fanoutNodes(p) {
+  const ports = spec.ports || [PORT];
+  const destination = p.destination;
+  const connOptions = { path: p.path || '/ws' };
+  const headers = p.connectHeaders || {};
+  const meter = new Meter();
+  let delivered = 0;
+  let sent = 0;
+  let running = false;
+  const tpl = new SendTemplate(destination, p.bodyBytes);
+  const n = p.subscribers;
+  const pub = await new Conn(ports[0], connOptions).open(headers);
+  const pump = () => {
+    if (!running) return;
+    const room = Math.floor(p.window - (sent - delivered / n));
+    if (room > 0) {
+      pub.write(tpl.batch(room));
+      sent += room;
+    }
+  };
+  const onMessage = (conn, latency) => {
+    delivered++;
+    meter.record(latency);
+  };
+  const subs = await openMany(n, async (i) => {
+    const c = await new Conn(ports[i % ports.length], { ...connOptions, onMessage, onChunkEnd: pump }).open(headers);
+    c.subscribe(destination, 'sub-' + i);
+    return c;
+  }, 50);
+  await barrier(pub, destination, subs);
+  await sleep(200);
+  delivered = 0;
+  sent = 0;
+  running = true;
+  pump();
+  const timer = setInterval(pump, 5);
+  const result = await measure(meter, () => delivered, p, { connections: n + 1, nodes: ports.length });
+  running = false;
+  clearInterval(timer);
+  await waitDrained(() => delivered >= sent * n);
+  result.errors = collectErrors([pub, ...subs]);
+  for (const c of [pub, ...subs]) c.destroy();
+  return result;
+}
+
+const SCENARIOS = { fanout, streams, latency, queue, idle, 'fanout-nodes': fanoutNodes };
 
 async function main() {
   const run = SCENARIOS[spec.scenario];

@@ -8,7 +8,8 @@
  *
  *   --rounds N      rounds (default 3; 1 with --quick); medians are taken over them
  *   --only a,b      scenarios by key (--list shows them) or key prefix
- *   --servers a,b   stompkit, floor, stomp-broker-js, rabbitmq, or stompkit=<dist dir> (another build)
+ *   --servers a,b   stompkit, floor, stomp-broker-js, rabbitmq, or stompkit=<dist dir> (another build);
+ *                   relay and web-stomp run only the relay scenario (below)
  *   --quick         small sizes and short windows: a smoke run under a minute, no micro-benches
  *   --json FILE     also write every run's raw result
  *   --cpu-prof DIR  run the servers with --cpu-prof, profiles written to DIR
@@ -27,6 +28,11 @@
  * STOMP listener (127.0.0.1:61613, guest/guest; `scripts/rabbitmq-stomp.sh` enables it), which is
  * already running, so it is not restarted per run and its CPU is not measured. When that port is
  * closed the RabbitMQ runs are skipped with a notice.
+ * The relay scenario (relay-fanout-1000) compares stompkit as two nodes on the RabbitMQ relay
+ * (two bench/servers/relay.js processes, publisher on the first, subscribers spread over both)
+ * with RabbitMQ's own Web-STOMP (127.0.0.1:15674/ws) serving the same subscribers directly. Both
+ * need the local RabbitMQ (scripts/rabbitmq-stomp.sh); when its ports are closed (restarting) the
+ * runner waits up to 30 s, then reports the run as failed.
  */
 const { spawn } = require('node:child_process');
 const net = require('node:net');
@@ -47,6 +53,9 @@ const SERVERS = {
 const ALL = Object.keys(SERVERS);
 /** Servers of a scenario that names none: the WebSocket ones. */
 const WS_SERVERS = ['stompkit', 'floor', 'stomp-broker-js'];
+// Only for the relay scenario: two relay nodes, and RabbitMQ's Web-STOMP (no process of ours).
+SERVERS.relay = { file: 'servers/relay.js', label: 'stompkit relay (2 nodes)', nodes: 2 };
+SERVERS['web-stomp'] = { external: { port: 15674 }, label: 'RabbitMQ Web-STOMP' };
 
 /**
  * `stompkit=<dir>` runs bench/servers/stompkit.js against another build of packages/core/dist
@@ -167,6 +176,21 @@ const SCENARIOS = [
     target: { rabbitAtLeast: 2 },
     params: { streams: 50, window: 16, bodyBytes: BODY, warmupMs: 1000, durationMs: 3000 },
     quick: { streams: 10, warmupMs: 200, durationMs: 600 },
+  },
+  {
+    key: 'relay-fanout-1000',
+    title: '1 → 1,000 fan-out over 2 nodes through RabbitMQ',
+    load: 'fanout-nodes',
+    metric: 'deliveriesPerSec',
+    servers: ['relay', 'web-stomp'],
+    target: { webStompAtLeast: 3, webStompP99AtMost: 1.0 },
+    params: { subscribers: 1000, window: 32, bodyBytes: BODY, warmupMs: 1000, durationMs: 3000 },
+    quick: { subscribers: 200, warmupMs: 300, durationMs: 1000 },
+    // Same topic, each server's own name for it (the relay maps '/' to RabbitMQ's '.').
+    perServer: {
+      relay: { destination: '/topic/bench/relay-fanout' },
+      'web-stomp': { destination: '/topic/bench.relay-fanout', connectHeaders: { login: 'guest', passcode: 'guest', host: '/' } },
+    },
   },
   {
     key: 'fanout-10',
@@ -347,9 +371,58 @@ function runLoad(spec, timeoutMs) {
   });
 }
 
+/** Waits until RabbitMQ's `port` accepts connections (another suite may be restarting it). */
+async function rabbitPort(port, waitMs = 30000) {
+  const net = require('node:net');
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const ok = await new Promise((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.on('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`RabbitMQ is not listening on 127.0.0.1:${port} (run scripts/rabbitmq-stomp.sh as root)`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/** A relay-scenario run: two relay nodes, or RabbitMQ's Web-STOMP directly. */
+async function runNodes(scenario, server, args, params, timeoutMs) {
+  const info = serverInfo(server);
+  const suffix = Math.random().toString(36).slice(2, 8);
+  params = { ...params, ...scenario.perServer?.[server.split('=')[0]] };
+  params.destination = `${params.destination}-${suffix}`;
+  try {
+    await rabbitPort(61613);
+    await rabbitPort(15674);
+  } catch (err) {
+    return { ok: false, error: err.message };
+  }
+  if (info.external) {
+    return runLoad({ port: info.external.port, ports: [info.external.port, info.external.port], scenario: scenario.load, params }, timeoutMs);
+  }
+  const nodes = [];
+  try {
+    const env = { ...scenario.serverEnv, RELAY_CLUSTER: `bench-${suffix}` };
+    for (let i = 0; i < info.nodes; i++) nodes.push(await startServer(server, env, args.cpuProf));
+  } catch (err) {
+    await Promise.all(nodes.map((n) => stopServer(n.child)));
+    return { ok: false, error: err.message };
+  }
+  const result = await runLoad({ port: nodes[0].port, ports: nodes.map((n) => n.port), scenario: scenario.load, params }, timeoutMs);
+  await Promise.all(nodes.map((n) => stopServer(n.child)));
+  if (!result.ok && nodes[0].stderr()) result.error += ` (server stderr: ${nodes[0].stderr().slice(0, 300)})`;
+  return result;
+}
+
 async function runOne(scenario, server, args) {
   const params = { ...scenario.params, ...(args.quick ? scenario.quick : {}) };
   const timeoutMs = args.quick ? 45000 : 120000;
+  if (scenario.perServer) return runNodes(scenario, server, args, params, timeoutMs);
   const external = serverInfo(server).external;
   if (external !== undefined) {
     if (!(await externalReady(external))) {
@@ -432,6 +505,14 @@ function verdict(scenario, stats) {
   if (t.floorAtMost !== undefined && fl != null) checks.push([`≤ floor`, sk <= fl * t.floorAtMost]);
   if (t.floorPlusAtMost !== undefined && fl != null) checks.push([`≤ floor + ${t.floorPlusAtMost} KB`, sk <= fl + t.floorPlusAtMost]);
   if (t.belowPeer && peer != null) checks.push(['< peer', sk < peer]);
+  if (t.webStompAtLeast !== undefined) {
+    const relay = stats.relay;
+    const web = stats['web-stomp'];
+    if (relay == null || web == null) return `≥ ${t.webStompAtLeast}× Web-STOMP, p99 ≤ Web-STOMP: n/a`;
+    const fast = relay[m] / web[m] >= t.webStompAtLeast;
+    const p99 = relay.p99Ms != null && web.p99Ms != null && relay.p99Ms <= web.p99Ms * t.webStompP99AtMost;
+    return `≥ ${t.webStompAtLeast}× Web-STOMP ${fast ? '✅' : '❌'}, p99 ≤ Web-STOMP ${p99 ? '✅' : '❌'}`;
+  }
   if (sk == null) return checks.map(([name]) => `${name}: n/a`).join(', ');
   return checks.map(([name, ok]) => (ok === null ? name : `${name} ${ok ? '✅' : '❌'}`)).join(', ');
 }
@@ -477,6 +558,18 @@ function report(summary, servers) {
       `Unrelated subscriptions (stompkit, 1 → 10): ${fmt(a.deliveriesPerSec)} deliveries/s with none, ` +
         `${fmt(b.deliveriesPerSec)} with ${fmt(b.unrelatedSubscriptions)} of which ${fmt(b.unrelatedPatterns)} wildcard patterns (${fmt(ratio(b.deliveriesPerSec, a.deliveriesPerSec), 2)}×); ` +
         `server CPU ${fmt(a.serverCpuUsPerDelivery, 2)} vs ${fmt(b.serverCpuUsPerDelivery, 2)} µs/delivery.`,
+    );
+  }
+
+  const relayRun = summary.find((x) => x.scenario.key === 'relay-fanout-1000')?.stats;
+  if (relayRun?.relay && relayRun['web-stomp']) {
+    const r = relayRun.relay;
+    const w = relayRun['web-stomp'];
+    out.push(
+      '',
+      `Relay (2 stompkit nodes, RabbitMQ behind) vs RabbitMQ Web-STOMP, same subscribers: ${fmt(r.deliveriesPerSec)} vs ${fmt(w.deliveriesPerSec)} deliveries/s ` +
+        `(${fmt(ratio(r.deliveriesPerSec, w.deliveriesPerSec), 2)}×), p99 ${fmt(r.p99Ms, 2)} vs ${fmt(w.p99Ms, 2)} ms, p50 ${fmt(r.p50Ms, 2)} vs ${fmt(w.p50Ms, 2)} ms. ` +
+        'Server CPU is node A only for the relay and not measured for RabbitMQ.',
     );
   }
 
@@ -550,7 +643,7 @@ async function main() {
   for (let round = 0; round < args.rounds; round++) {
     for (const scenario of scenarios) {
       const allowed = scenario.servers || WS_SERVERS;
-      const list = servers.filter((s) => allowed.includes(s) || allowed.includes(s.split('=')[0]));
+      const list = (args.servers ? servers : allowed).filter((s) => allowed.includes(s) || allowed.includes(s.split('=')[0]));
       const rotated = list.map((_, i) => list[(i + round) % list.length]);
       for (const server of rotated) {
         const t = Date.now();
@@ -590,7 +683,8 @@ async function main() {
   if (skippedServers.has('rabbitmq')) {
     header.push('> RabbitMQ was not reachable on 127.0.0.1:61613: its runs were skipped (start it with `scripts/rabbitmq-stomp.sh`).', '');
   }
-  process.stdout.write(header.join('\n') + '\n' + report(summary, servers.filter((s) => summary.some((x) => x.stats[s] !== undefined))) + '\n');
+  const shown = [...new Set([...servers, 'relay', 'web-stomp'])].filter((s) => summary.some((x) => x.stats[s] !== undefined));
+  process.stdout.write(header.join('\n') + '\n' + report(summary, shown) + '\n');
   if (args.json) {
     const raw = summary.map(({ scenario, stats }) => ({ scenario: scenario.key, params: scenario.params, stats, runs: Object.fromEntries(results.get(scenario.key) || []) }));
     fs.writeFileSync(args.json, JSON.stringify({ argv: process.argv.slice(2), node: process.version, startLoad, endLoad, raw }, null, 2));

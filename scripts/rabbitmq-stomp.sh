@@ -32,13 +32,32 @@ done
 running=0
 rabbitmqctl -q status >/dev/null 2>&1 && running=1
 
+# Every STOMP and Web-STOMP client takes a file descriptor, and RabbitMQ sizes its socket limit from
+# the soft open-files limit it starts with (1024 gives 832 sockets): too few for the bench's 1,000
+# Web-STOMP subscribers. Start it with the hard limit (at most 65536), and restart a running node
+# that has fewer than 2,000 sockets.
+MIN_SOCKETS=2000
+hard=$(ulimit -H -n)
+if [ "$hard" = unlimited ] || [ "$hard" -gt 65536 ]; then hard=65536; fi
+ulimit -S -n "$hard" 2>/dev/null || true
+if [ "$running" = 1 ]; then
+  sockets=$(rabbitmqctl -q status 2>/dev/null | sed -n 's/.*Sockets: [0-9]*, limit: \([0-9]*\).*/\1/p' | head -1)
+  if [ -n "$sockets" ] && [ "$sockets" -lt "$MIN_SOCKETS" ] && [ "$(ulimit -S -n)" -gt 2300 ]; then changed=1; fi
+fi
+
 if [ "$changed" = 1 ] || [ "$running" = 0 ]; then
   if [ "$running" = 1 ]; then
     echo "rabbitmq-stomp: restarting RabbitMQ so the loopback STOMP listeners take effect"
     rabbitmqctl stop >/dev/null
   fi
   rabbitmq-plugins enable --offline $PLUGINS >/dev/null
-  rabbitmq-server -detached >/dev/null 2>&1 || true
+  if [ "$(id -u)" = 0 ] && id rabbitmq >/dev/null 2>&1; then
+    # Debian's wrapper would `su rabbitmq`, whose PAM session resets the soft open-files limit to
+    # 1024: become rabbitmq ourselves and raise it again inside.
+    su rabbitmq -s /bin/sh -c "ulimit -S -n $hard 2>/dev/null; $(command -v rabbitmq-server) -detached" >/dev/null 2>&1 || true
+  else
+    rabbitmq-server -detached >/dev/null 2>&1 || true
+  fi
   # The node takes a moment to register with epmd; await_startup fails until it has.
   for _ in $(seq 1 60); do
     rabbitmqctl await_startup >/dev/null 2>&1 && break

@@ -24,6 +24,9 @@ const { performance } = require('node:perf_hooks');
 
 const TS_DIGITS = 12;
 const TAIL = TS_DIGITS + 1; // digits + NUL
+// The last CAP bytes of a MESSAGE are kept: digits + NUL, or digits + NUL + '\n' (RabbitMQ's
+// Web-STOMP ends every frame with an EOL after the NUL, as STOMP 1.2 allows).
+const CAP = TAIL + 1;
 const HEAD_CAPTURE = 160;
 const M = 0x4d; // 'M'ESSAGE
 const C = 0x43; // 'C'ONNECTED
@@ -126,7 +129,7 @@ class Conn {
     this.pos = 0;
     this.kind = -1;
     this.opcode = 0;
-    this.tail = Buffer.alloc(TAIL);
+    this.tail = Buffer.alloc(CAP);
     this.head = this.captureHead ? Buffer.alloc(HEAD_CAPTURE) : null;
     this.headLen = 0;
     this.ctrl = [];
@@ -253,9 +256,9 @@ class Conn {
           chunk.copy(this.head, this.headLen, i, upto);
           this.headLen += upto - i;
         }
-        if (left < TAIL) {
-          const from = Math.max(i, end - (TAIL - left));
-          chunk.copy(this.tail, TAIL - left - (end - from), from, end);
+        if (left < CAP) {
+          const from = Math.max(i, end - (CAP - left));
+          chunk.copy(this.tail, CAP - left - (end - from), from, end);
         }
       } else {
         this.ctrl.push(Buffer.from(chunk.subarray(i, end)));
@@ -273,9 +276,10 @@ class Conn {
       this.received++;
       let latency = -1;
       const t = this.tail;
-      if (t[TS_DIGITS] === 0) {
+      const at = t[CAP - 1] === 0 ? 1 : t[CAP - 1] === 10 && t[CAP - 2] === 0 ? 0 : -1;
+      if (at >= 0) {
         let v = 0;
-        for (let k = 0; k < TS_DIGITS; k++) v = v * 10 + (t[k] - 48);
+        for (let k = at; k < at + TS_DIGITS; k++) v = v * 10 + (t[k] - 48);
         latency = now - v;
       }
       if (this.onMessage !== null) this.onMessage(this, latency, this.head === null ? undefined : this.head.subarray(0, this.headLen));

@@ -18,6 +18,8 @@
  *
  * With STOMP_TCP_PORT set, the same broker also serves STOMP over plain TCP on 127.0.0.1 (backend
  * services: stompit, stomp.py); there is no default TCP port.
+ * With RELAY_URL (stomp://guest:guest@127.0.0.1:61613) the broker is the RabbitMQ relay: every
+ * demo started with the same RELAY_URL is one chat (rooms, presence and DMs across them).
  */
 import { readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
@@ -68,7 +70,7 @@ export interface Presence {
 export interface ChatOptions {
   /** The server's heart-beat offer [cx, cy] ms. Default: STOMP_HEARTBEAT from `env`, else core's default. */
   heartbeat?: [number, number];
-  /** Where STOMP_HEARTBEAT is read from. Default process.env. */
+  /** Where STOMP_HEARTBEAT and RELAY_URL are read from. Default process.env. */
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
   /** Extra broker options (tests); the chat's own authenticate/handshake take precedence. */
@@ -177,7 +179,9 @@ export function createChatBroker(options: ChatOptions = {}): StompBroker {
   const env = options.env ?? process.env;
   const heartbeat = options.heartbeat ?? heartbeatFromEnv(env.STOMP_HEARTBEAT);
   const logger = options.logger ?? options.broker?.logger;
+  const relayUrl = env.RELAY_URL?.trim();
   const broker = createBroker({
+    ...(relayUrl ? { relay: { url: relayUrl } } : {}),
     ...options.broker,
     ...(heartbeat !== undefined ? { heartbeat } : {}),
     ...(logger !== undefined ? { logger } : {}),

@@ -4,6 +4,7 @@
  *
  *   PORT=8080                 HTTP port (default 8080)
  *   STOMP_HEARTBEAT=cx,cy     the server's heart-beat offer in ms (default 10000,10000)
+ *   RELAY_URL=stomp://guest:guest@127.0.0.1:61613   broker through RabbitMQ: demos sharing it are one chat
  */
 import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';

@@ -35,6 +35,7 @@ export const ERROR_CODES = {
   STOMP_ERR_VALIDATION: 'invalid payload',
   STOMP_ERR_HANDLER: 'message handler failed',
   STOMP_ERR_SHUTDOWN: 'server shutting down',
+  STOMP_ERR_BROKER_UNAVAILABLE: 'message broker unavailable',
   STOMP_ERR_INTERNAL: 'internal server error',
 } as const;
 

@@ -70,3 +70,8 @@ export * from './metrics/index';
 export * from './inspector/index';
 export { TcpConnection, TcpListener, certificateCommonName } from './transport/tcp';
 export type { TcpAccept, TcpListenOptions } from './transport/tcp';
+export { RelayBroker, createRelayBroker } from './relay/relay-broker';
+export type { RelayBrokerOptions } from './relay/relay-broker';
+export type { RelayOptions } from './relay/relay-options';
+export { parseRelayUrl } from './relay/relay-options';
+export { toRabbit, fromRabbit } from './relay/destination-map';

@@ -9,6 +9,7 @@ import type { SimpleBrokerOptions } from './broker/simple-broker';
 import type { ChannelInterceptor } from './channel/interceptors';
 import type { HandshakeInterceptor } from './transport/handshake';
 import type { SlowConsumerPolicy } from './session/outbox';
+import type { RelayOptions } from './relay/relay-options';
 
 export interface Principal {
   readonly name: string;
@@ -118,8 +119,14 @@ export interface BrokerOptions {
   authenticate?: Authenticator;
   /** In-memory broker settings (queue depth, overflow, dead letters, prefetch). */
   simpleBroker?: Omit<SimpleBrokerOptions, 'queuePrefixes' | 'nextId' | 'destinationSeparator'>;
-  /** Replace the in-memory broker (e.g. a relay). Default: a SimpleBroker built from the options above. */
+  /** Replace the in-memory broker (e.g. `createRelayBroker(…)`). Default: a SimpleBroker built from the options above. */
   broker?: Broker;
+  /**
+   * Scale out through RabbitMQ's STOMP plugin: broker destinations live in RabbitMQ and every node
+   * with the same relay settings is one broker (relay/relay-broker.ts; README "Scale-out through
+   * RabbitMQ"). Default: none (the in-memory broker).
+   */
+  relay?: RelayOptions;
   /** A pino-compatible logger. Default: silent. */
   logger?: Logger;
   /** Node id used in message ids (`<node>-<counter>`); unique across processes. Default: random. */

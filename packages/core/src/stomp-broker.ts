@@ -7,9 +7,10 @@ import { EventEmitter } from 'node:events';
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { SimpleBroker } from './broker/simple-broker';
+import { RelayBroker } from './relay/relay-broker';
 import { createIdGenerator } from './broker/message-id';
 import type { Broker, BrokerMessage, Consumer, Delivery } from './broker/types';
 import { Metrics, type StompBrokerStats } from './metrics/metrics';
@@ -112,6 +113,8 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
   /** Who is online (sessions with a principal): get(name), list(), count(), isOnline(name); 'online' / 'offline' events. */
   readonly users: UserRegistry;
   readonly nextMessageId: () => string;
+  /** This process's id in message ids and, with a relay, in the cluster (`nodeId` option, default random). */
+  readonly nodeId: string;
   /** The handshake pipeline (origin check, interceptors) every upgrade goes through; adapters call it too. */
   readonly handshake: Handshake;
   /** Options of the WebSocket server; an adapter that upgrades with its own `ws` server must use the same. */
@@ -153,10 +156,23 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
       sendTimeLimit: limits.sendTimeLimit,
       policy: this.options.slowConsumerPolicy,
     };
-    this.nextMessageId = createIdGenerator(options.nodeId);
+    this.nodeId = options.nodeId ?? randomBytes(6).toString('base64url');
+    this.nextMessageId = createIdGenerator(this.nodeId);
     this.metrics = new Metrics(this.options);
+    if (options.relay !== undefined && options.broker !== undefined) throw new TypeError('give either relay or broker, not both');
     this.broker =
       options.broker ??
+      (options.relay !== undefined
+        ? new RelayBroker({
+            ...options.relay,
+            brokerPrefixes: this.options.brokerPrefixes,
+            queuePrefixes: this.options.queuePrefixes,
+            destinationSeparator: this.options.destinationSeparator,
+            nextId: this.nextMessageId,
+            maxFrameBytes: options.relay.maxFrameBytes ?? this.options.limits.maxFrameBytes + 64 * 1024,
+            logger: this.options.logger,
+          })
+        : undefined) ??
       new SimpleBroker({
         ...options.simpleBroker,
         queuePrefixes: this.options.queuePrefixes,
@@ -179,6 +195,12 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
       },
     });
     this.template = this.channel.template;
+    this.broker.start?.({
+      nodeId: this.nodeId,
+      users: this.users,
+      logger: this.options.logger,
+      deliverToUser: (message) => this.channel.deliverForwardedUserMessage(message),
+    });
     this.compression = options.perMessageDeflate !== undefined && options.perMessageDeflate !== false;
     this.webSocketOptions = {
       perMessageDeflate: options.perMessageDeflate ?? false,
@@ -503,7 +525,13 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
         clearTimeout(timer);
         this.wss.close();
         for (const endpoint of this.sockJsEndpoints.values()) endpoint.destroy();
-        resolve();
+        const brokerClosed = this.broker.shutdown?.();
+        if (brokerClosed === undefined) resolve();
+        else
+          brokerClosed.then(resolve, (err: unknown) => {
+            this.options.logger.error({ err }, 'closing the message broker failed');
+            resolve();
+          });
       };
       const timer = setTimeout(() => {
         for (const session of this.sessions.values()) session.terminate();

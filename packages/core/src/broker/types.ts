@@ -1,10 +1,12 @@
 /**
  * The neutral seam between sessions and brokers. A broker sees subscriptions, messages, acks and
  * disconnects; it never sees STOMP text and never touches a socket. Sessions never know which
- * broker is behind them. The in-memory {@link SimpleBroker} implements it today; a relay to an
- * external broker can implement the same interface (every method may return a promise).
+ * broker is behind them. The in-memory {@link SimpleBroker} implements it, and so does the
+ * RabbitMQ relay (relay/relay-broker.ts); every method may return a promise.
  */
 import type { HeaderList } from '../codec/frame';
+import type { Logger } from '../logger';
+import type { UserRegistry } from '../user/user-registry';
 
 export type AckMode = 'auto' | 'client' | 'client-individual';
 export const ACK_MODES: readonly AckMode[] = ['auto', 'client', 'client-individual'];
@@ -24,6 +26,12 @@ export interface BrokerMessage {
   readonly contentType?: string;
   /** The publishing session, when a client sent it (undefined for application publishes). */
   readonly senderSessionId?: string;
+  /**
+   * The publisher waits for the broker to confirm (a client SEND carrying `receipt`, or a COMMIT
+   * carrying one): a broker in front of another one (the relay) then resolves publish() only once
+   * that broker took the message; without it, it may publish without waiting for an answer.
+   */
+  readonly confirm?: boolean;
 }
 
 export interface SubscriptionSpec {
@@ -58,6 +66,12 @@ export interface Consumer {
    * its slow-consumer policy to them).
    */
   readonly congested?: boolean;
+  /**
+   * Ends the consumer's session with an ERROR carrying `message`: the broker can no longer serve
+   * one of its subscriptions as promised (the relay lost RabbitMQ with unacked deliveries in
+   * flight). In-process consumers have none; their subscription just ends.
+   */
+  close?(message: string): void;
 }
 
 export interface BrokerStats {
@@ -78,6 +92,39 @@ export interface BrokerStats {
    * stays high means the cache (`patternCacheSize`) is smaller than the set of hot destinations.
    */
   patterns?: { patterns: number; cached: number; hits: number; misses: number };
+  /** A relay broker's state (relay/relay-broker.ts); absent for the in-memory broker. */
+  relay?: RelayStats;
+}
+
+export interface RelayStats {
+  /** True while every relay connection to RabbitMQ is up. */
+  connected: boolean;
+  /** Relay connections up now, and configured. */
+  connectionsUp: number;
+  connections: number;
+  /** Reconnections since start (over all connections). */
+  reconnects: number;
+  /** Round trip of the last RabbitMQ receipt, ms (-1 before the first). */
+  roundTripMs: number;
+  /** Frames sent to RabbitMQ (SEND, forwarded user messages) and MESSAGE frames received from it. */
+  relayedOut: number;
+  relayedIn: number;
+  /** RabbitMQ subscriptions held: one per topic destination, one per queue subscription, plus the relay's own. */
+  rabbitSubscriptions: number;
+  /** This node's id, and the other nodes it knows of (user registry). */
+  node: string;
+  nodes: string[];
+}
+
+/** What a broker may need from the server that hosts it (given once, to {@link Broker.start}). */
+export interface BrokerHost {
+  /** This process's node id (message ids, the cluster user registry). */
+  readonly nodeId: string;
+  /** The user registry; a broker spanning nodes merges other nodes' users into it. */
+  readonly users: UserRegistry;
+  /** Delivers a user message ('/user/<name>/…') that another node forwarded to this node's sessions. */
+  deliverToUser(message: BrokerMessage): void | Promise<void>;
+  readonly logger: Logger;
 }
 
 export interface Broker {
@@ -98,4 +145,14 @@ export interface Broker {
   /** A congested consumer of this session has room again: held queue messages may move to it. */
   resume?(sessionId: string): void | Promise<void>;
   stats(): BrokerStats;
+  /** Called once by the server that owns the broker, before any session exists. */
+  start?(host: BrokerHost): void;
+  /**
+   * The user has sessions on other nodes (UserRegistry.nodesOf): deliver `message` (destination
+   * '/user/<name>/…') there. Brokers that span nodes implement it; the channel calls it after the
+   * local delivery.
+   */
+  forwardToUser?(name: string, message: BrokerMessage): void | Promise<void>;
+  /** The server closed: release connections and timers. */
+  shutdown?(): Promise<void>;
 }

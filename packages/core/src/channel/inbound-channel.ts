@@ -108,6 +108,7 @@ export class InboundChannel implements AppHost {
   private readonly queuePrefixes: readonly string[];
   private readonly nextMessageId: () => string;
   private readonly events: ChannelEvents | undefined;
+  private readonly users: UserRegistry;
 
   constructor(init: InboundChannelInit) {
     const { options } = init;
@@ -119,6 +120,7 @@ export class InboundChannel implements AppHost {
     this.errorDestination = options.errorDestination;
     this.nextMessageId = init.nextMessageId;
     this.events = init.events;
+    this.users = init.users;
     this.template = new MessagingTemplate((message) => this.publish(message), init.nextMessageId, options.userPrefix);
     this.userDestinations = new UserDestinations(options.userPrefix, init.users, (id) => init.sessions.get(id), (d) => this.isBrokerDestination(d));
     this.app = new AppDispatcher(options.appPrefixes, this);
@@ -361,10 +363,22 @@ export class InboundChannel implements AppHost {
     registered();
   }
 
-  private publishToUser(message: BrokerMessage, senderSessionId: string | undefined): void | Promise<void> {
+  /**
+   * A user message another node forwarded here (Broker.forwardToUser on that node): this node's
+   * sessions of the user only, never forwarded again.
+   */
+  deliverForwardedUserMessage(message: BrokerMessage): void | Promise<void> {
+    return this.publishToUser(message, undefined, false);
+  }
+
+  private publishToUser(message: BrokerMessage, senderSessionId: string | undefined, forward = true): void | Promise<void> {
     const { name, suffix } = this.userDestinations.parseMessageDestination(message.destination);
     const targets = this.userDestinations.targets(name, suffix, senderSessionId);
     let pending: Promise<void>[] | undefined;
+    if (forward && this.broker.forwardToUser !== undefined && this.users.nodesOf(name).length > 0) {
+      const result = this.broker.forwardToUser(name, message);
+      if (isThenable(result)) (pending ??= []).push(Promise.resolve(result));
+    }
     for (let i = 0; i < targets.length; i++) {
       const copy: BrokerMessage = { ...message, id: i === 0 ? message.id : this.nextMessageId(), destination: targets[i] };
       const result = this.broker.publish(copy);

@@ -39,6 +39,10 @@ class SessionConsumer implements Consumer {
   deliver(delivery: Delivery): void {
     this.outbound.deliver(this.session, delivery, this.display);
   }
+
+  close(message: string): void {
+    this.session.close?.(message);
+  }
 }
 
 export class OutboundChannel {

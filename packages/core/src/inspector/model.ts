@@ -56,6 +56,11 @@ export interface InspectorSnapshot {
   destinations: Array<{ destination: string; subscriptions: number }>;
   /** Messages held per queue, deepest first. */
   queues: Array<{ destination: string; depth: number }>;
+  /**
+   * Online users (at most `maxSessions`), by name; with a relay broker, of every node, with the
+   * ids of the nodes they are connected to (`nodes`, null without a relay).
+   */
+  users: Array<{ name: string; sessions: number; nodes: string[] | null }>;
 }
 
 export interface InspectorModelOptions {
@@ -126,6 +131,11 @@ export class InspectorModel {
       .sort((a, b) => b.depth - a.depth || compare(a.destination, b.destination))
       .slice(0, MAX_DESTINATIONS);
     const history = this.history.slice();
+    const users = this.broker.users
+      .list()
+      .slice(0, this.maxSessions)
+      .map((u) => ({ name: u.name, sessions: u.sessionIds.length, nodes: u.nodes ?? null }))
+      .sort((a, b) => compare(a.name, b.name));
     return {
       at: now,
       server: this.broker.options.serverName,
@@ -136,6 +146,7 @@ export class InspectorModel {
       sessionCount: this.broker.sessions.size,
       destinations,
       queues,
+      users,
     };
   }
 

@@ -90,6 +90,23 @@ export function renderPage(options: PageOptions, nonce: string): string {
 
   <div class="columns">
     <section class="card">
+      <div class="card-head"><h2>Relay to RabbitMQ</h2></div>
+      <div class="table-wrap"><table data-testid="relay-table">
+        <thead><tr><th>Relay</th><th class="num">Value</th></tr></thead>
+        <tbody></tbody>
+      </table></div>
+    </section>
+    <section class="card">
+      <div class="card-head"><h2>Users <span class="count" data-testid="user-count"></span></h2></div>
+      <div class="table-wrap"><table data-testid="users-table">
+        <thead><tr><th>User</th><th class="num">Sessions</th><th>Nodes</th></tr></thead>
+        <tbody></tbody>
+      </table></div>
+    </section>
+  </div>
+
+  <div class="columns">
+    <section class="card">
       <div class="card-head"><h2>Subscriptions per destination</h2></div>
       <div class="table-wrap"><table data-testid="destinations-table">
         <thead><tr><th>Destination</th><th class="num">Subscriptions</th></tr></thead>
@@ -304,6 +321,28 @@ const SCRIPT = `'use strict';
       tr.dataset.session = x.id;
       tr.dataset.user = x.user === null ? '' : x.user;
     });
+    const relay = s.relay;
+    const relayRows = relay ? [
+      { name: 'state', value: relay.connected ? 'connected' : relay.connectionsUp + ' of ' + relay.connections + ' connections up' },
+      { name: 'connections', value: relay.connectionsUp + ' / ' + relay.connections },
+      { name: 'reconnects', value: num(relay.reconnects) },
+      { name: 'RabbitMQ round trip', value: relay.roundTripMs < 0 ? '—' : relay.roundTripMs.toFixed(2) + ' ms' },
+      { name: 'relayed to RabbitMQ', value: num(relay.relayedOut) },
+      { name: 'relayed from RabbitMQ', value: num(relay.relayedIn) },
+      { name: 'RabbitMQ subscriptions', value: num(relay.rabbitSubscriptions) },
+      { name: 'this node', value: relay.node },
+      { name: 'other nodes', value: relay.nodes.length === 0 ? '—' : relay.nodes.join(', ') },
+    ] : [];
+    fillTable('relay-table', relayRows, [
+      { value: (x) => x.name },
+      { value: (x) => x.value, className: 'num mono' },
+    ], 'No relay: the in-memory broker', (tr, x) => { tr.dataset.testid = 'relay-row'; tr.dataset.name = x.name; });
+    setText('user-count', '(' + num(data.users.length) + ')');
+    fillTable('users-table', data.users, [
+      { value: (x) => x.name, title: (x) => x.name },
+      { value: (x) => num(x.sessions), className: 'num' },
+      { value: (x) => x.nodes === null ? el('span', 'muted', 'this node') : x.nodes.join(', '), className: 'mono' },
+    ], 'No users online', (tr, x) => { tr.dataset.testid = 'user-row'; tr.dataset.user = x.name; });
     fillTable('destinations-table', data.destinations, [
       { value: (x) => x.destination, className: 'mono', title: (x) => x.destination },
       { value: (x) => num(x.subscriptions), className: 'num' },

@@ -73,6 +73,8 @@ interface Definition {
   label?: string;
   /** A single value, or values by label value. */
   read(stats: StompBrokerStats): number | Record<string, number | undefined>;
+  /** Registered only when the broker is a relay (stats().relay exists). */
+  relay?: boolean;
 }
 
 const DEFINITIONS: readonly Definition[] = [
@@ -99,6 +101,11 @@ const DEFINITIONS: readonly Definition[] = [
   { name: 'outbound_buffered_bytes', kind: 'gauge', help: 'Bytes written to client sockets and not yet flushed, plus session backlogs', read: (s) => s.outboundBufferedBytes },
   { name: 'heartbeat_timeouts_total', kind: 'counter', help: 'Sessions dropped because the client stopped sending heart-beats', read: (s) => s.heartbeatTimeouts },
   { name: 'disconnects_total', kind: 'counter', help: 'Ended sessions, by reason', label: 'reason', read: (s) => s.disconnects },
+  { name: 'relay_connected', kind: 'gauge', help: 'Relay connections to RabbitMQ that are up', relay: true, read: (s) => s.relay?.connectionsUp ?? 0 },
+  { name: 'relay_reconnects_total', kind: 'counter', help: 'Relay reconnections to RabbitMQ', relay: true, read: (s) => s.relay?.reconnects ?? 0 },
+  { name: 'relay_round_trip_ms', kind: 'gauge', help: 'Round trip of the last RabbitMQ receipt, ms (-1 before the first)', relay: true, read: (s) => s.relay?.roundTripMs ?? -1 },
+  { name: 'relay_frames_total', kind: 'counter', help: 'Frames relayed to and from RabbitMQ', label: 'direction', relay: true, read: (s) => ({ out: s.relay?.relayedOut, in: s.relay?.relayedIn }) },
+  { name: 'relay_nodes', kind: 'gauge', help: 'Other nodes this node knows of (cluster user registry)', relay: true, read: (s) => s.relay?.nodes.length ?? 0 },
 ];
 
 /**
@@ -118,7 +125,9 @@ export function collectPrometheusMetrics(broker: StompBroker, options: Prometheu
     return snapshot;
   };
   const names: string[] = [];
+  const relay = broker.stats().relay !== undefined;
   for (const definition of DEFINITIONS) {
+    if (definition.relay === true && !relay) continue;
     const name = prefix + definition.name;
     const { kind, label, read } = definition;
     const Metric = (kind === 'gauge' ? client.Gauge : client.Counter) as MetricConstructor;

@@ -508,11 +508,14 @@ export class StompSession implements SessionContext, ConnectionEndpoint, Decoder
   private handleSend(frame: Frame): void | Promise<void> {
     const tx = header(frame, 'transaction');
     if (tx !== undefined) return this.enlist(tx, frame);
-    return this.afterEffect(this.host.channel.send(this, this.toMessage(frame)), frame);
+    return this.afterEffect(this.host.channel.send(this, this.toMessage(frame, header(frame, 'receipt') !== undefined)), frame);
   }
 
-  /** A SEND frame as a neutral message: server-owned headers stripped, first of repeats kept. */
-  private toMessage(frame: Frame): BrokerMessage {
+  /**
+   * A SEND frame as a neutral message: server-owned headers stripped, first of repeats kept.
+   * `confirm` when a RECEIPT will depend on it (the broker then confirms before resolving).
+   */
+  private toMessage(frame: Frame, confirm: boolean): BrokerMessage {
     const headers: HeaderList = [];
     const source = frame.headers;
     for (let i = 0; i < source.length; i++) {
@@ -529,6 +532,7 @@ export class StompSession implements SessionContext, ConnectionEndpoint, Decoder
       senderSessionId: this.sessionId,
     };
     if (contentType !== undefined) message.contentType = contentType;
+    if (confirm) message.confirm = true;
     return message;
   }
 
@@ -719,7 +723,7 @@ export class StompSession implements SessionContext, ConnectionEndpoint, Decoder
 
   private handleCommit(frame: Frame): void | Promise<void> {
     const frames = this.takeTransaction(frame);
-    return this.afterEffect(this.applyInOrder(frames, 0), frame);
+    return this.afterEffect(this.applyInOrder(frames, 0, header(frame, 'receipt') !== undefined), frame);
   }
 
   private handleAbort(frame: Frame): void {
@@ -751,14 +755,14 @@ export class StompSession implements SessionContext, ConnectionEndpoint, Decoder
   }
 
   /** Applies committed frames one after another, staying synchronous while every step is. */
-  private applyInOrder(frames: Frame[], from: number): void | Promise<void> {
+  private applyInOrder(frames: Frame[], from: number, confirm: boolean): void | Promise<void> {
     for (let i = from; i < frames.length; i++) {
       const frame = frames[i];
       const result =
         frame.command === 'SEND'
-          ? this.host.channel.send(this, this.toMessage(frame))
+          ? this.host.channel.send(this, this.toMessage(frame, confirm || header(frame, 'receipt') !== undefined))
           : this.applyAck(frame.command as 'ACK' | 'NACK', frame);
-      if (result !== undefined) return result.then(() => this.applyInOrder(frames, i + 1));
+      if (result !== undefined) return result.then(() => this.applyInOrder(frames, i + 1, confirm));
     }
   }
 
