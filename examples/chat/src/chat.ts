@@ -26,7 +26,7 @@ import {
   type Authenticator,
   type BrokerOptions,
   type HandshakeInterceptor,
-  type Logger,
+  type LoggerOption,
   type StompBroker,
 } from '@stompkit/core';
 
@@ -66,7 +66,7 @@ export interface ChatOptions {
   heartbeat?: [number, number];
   /** Where STOMP_HEARTBEAT is read from. Default process.env. */
   env?: NodeJS.ProcessEnv;
-  logger?: Logger;
+  logger?: LoggerOption;
   /** Extra broker options (tests); the chat's own authenticate/handshake take precedence. */
   broker?: BrokerOptions;
 }

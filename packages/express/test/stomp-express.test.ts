@@ -84,7 +84,7 @@ const { running, clients } = closeAfterEach<Running>();
 
 /** An app of `express` with `app.use(stomp)`, listening via `app.listen()` (default) or `http.createServer(app)`. */
 async function startApp(express: ExpressFactory, options: StartOptions): Promise<Running> {
-  const broker = createBroker({ heartbeat: [0, 0], ...options.broker });
+  const broker = createBroker({ heartbeat: [0, 0], logger: false, ...options.broker });
   const stomp = stompExpress(broker, options.stomp);
   const app = express();
   app.use(express.json());

@@ -39,7 +39,7 @@ async function start(
     after?: (app: FastifyInstance) => void | Promise<void>;
   } = {},
 ): Promise<Running> {
-  const broker = createBroker({ heartbeat: [0, 0], ...options.broker });
+  const broker = createBroker({ heartbeat: [0, 0], logger: false, ...options.broker });
   const app = Fastify();
   apps.push(app);
   await options.before?.(app);

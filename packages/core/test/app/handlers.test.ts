@@ -158,8 +158,8 @@ describe('message mappings', () => {
     expect([a.body.toString(), b.body.toString()]).toEqual(['pong', 'pong']);
   });
 
-  it('answers a SEND to an unmapped application destination with ERROR and close', async () => {
-    server = await startAppServer();
+  it('answers a SEND to an unmapped application destination with ERROR and close under strictDestinations', async () => {
+    server = await startAppServer({ strictDestinations: true });
     const c = await clients.connect();
     c.send('SEND', { destination: '/app/nothing', receipt: 'r' }, '{}');
     const f = await expectError(c, "cannot send to '/app/nothing': no handler is mapped to '/nothing'");
@@ -267,8 +267,8 @@ describe('subscribe mappings', () => {
     expect(m.headers.subscription).toBe('/topic/greetings');
   });
 
-  it('refuses a SUBSCRIBE to an unmapped application destination', async () => {
-    server = await startAppServer();
+  it('refuses a SUBSCRIBE to an unmapped application destination with ERROR and close under strictDestinations', async () => {
+    server = await startAppServer({ strictDestinations: true });
     const c = await clients.connect();
     c.send('SUBSCRIBE', { id: 'x', destination: '/app/none' });
     await expectError(c, "cannot subscribe to '/app/none': no subscribe mapping for '/none'");

@@ -14,7 +14,7 @@ export interface TestServer {
 
 /** A real http.Server on an ephemeral loopback port with a broker attached at /ws. */
 export async function startServer(options: BrokerOptions & WebSocketOptions = {}, path = '/ws'): Promise<TestServer> {
-  const broker = createBroker(options);
+  const broker = createBroker({ logger: false, ...options });
   const http = createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.end('ok');

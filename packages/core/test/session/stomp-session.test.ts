@@ -146,7 +146,9 @@ describe('frame validation', () => {
     await d.expectError("ACK frame is missing the required 'message-id' header");
   });
 
-  it('refuses destinations outside the broker prefixes', async () => {
+  it('refuses destinations outside the broker prefixes with ERROR and close under strictDestinations', async () => {
+    await server.close();
+    server = await startServer({ heartbeat: [0, 0], strictDestinations: true });
     const c = await connect();
     c.send('SEND', { destination: '/elsewhere/x' }, 'x');
     await c.expectError("cannot send to '/elsewhere/x'");
