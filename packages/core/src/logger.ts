@@ -93,7 +93,7 @@ function oneLine(text: string): string {
 
 function quote(value: string): string {
   const flat = oneLine(value);
-  return flat === '' || /[\s"]/.test(flat) ? JSON.stringify(flat) : flat;
+  return flat === '' || /\s/.test(flat) ? JSON.stringify(flat) : flat;
 }
 
 function safeJson(value: unknown): string {

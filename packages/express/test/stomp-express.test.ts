@@ -383,6 +383,18 @@ describe.each(majors)('on Express $major', ({ major, express, version, parsedQue
       expect(res.body).toEqual({ error: 'missing token' });
     });
 
+    it('logs upgrades refused by a middleware (401) and for an unknown path (404) as warnings', async () => {
+      const warnings: unknown[][] = [];
+      const logger = { debug() {}, info() {}, error() {}, warn: (...args: unknown[]) => void warnings.push(args) };
+      const r = await start({ broker: { logger }, stomp: { middleware: [fakeJwt] } });
+      expect((await refusedUpgrade(r.url)).status).toBe(401);
+      expect((await refusedUpgrade(r.url.replace('/ws', '/elsewhere'))).status).toBe(404);
+      expect(warnings).toEqual([
+        [{ status: 401, url: '/ws' }, 'websocket upgrade refused by an express middleware'],
+        [{ status: 404, url: '/elsewhere', path: '/ws' }, 'websocket upgrade refused: no STOMP endpoint at this path'],
+      ]);
+    });
+
     it("a middleware's next(err) refuses with err.status and its message (below 500)", async () => {
       const denied = Object.assign(new Error('token expired'), { status: 401 });
       const r = await start({ stomp: { middleware: [(_req, _res, next) => next(denied)] } });

@@ -316,6 +316,30 @@ describe('principal', () => {
     expect(r.broker.sessions.size).toBe(0);
   });
 
+  it('logs upgrades refused by an auth hook (401) and by the origin check (403, once) as warnings', async () => {
+    const warnings: unknown[][] = [];
+    const logger = { debug() {}, info() {}, error() {}, warn: (...args: unknown[]) => void warnings.push(args) };
+    const r = await start({ before: fastifyJwtLike, broker: { logger } });
+    expect((await refusedUpgrade(r.url)).status).toBe(401);
+    const authorization = `Bearer ${signJwt({ sub: 'user-42' })}`;
+    expect((await refusedUpgrade(r.url, { headers: { origin: 'https://evil.example', authorization } })).status).toBe(403);
+    expect(warnings).toEqual([
+      [{ status: 401, url: '/ws' }, 'websocket upgrade refused by a fastify hook'],
+      [
+        { status: 403, url: '/ws', origin: 'https://evil.example', allowedOrigins: 'same origin only' },
+        'websocket upgrade refused: origin not allowed (see allowedOrigins)',
+      ],
+    ]);
+  });
+
+  it('logs an upgrade for an unknown path (404) as a warning', async () => {
+    const warnings: unknown[][] = [];
+    const logger = { debug() {}, info() {}, error() {}, warn: (...args: unknown[]) => void warnings.push(args) };
+    const r = await start({ broker: { logger } });
+    expect((await refusedUpgrade(`${r.base}/elsewhere`)).status).toBe(404);
+    expect(warnings).toEqual([[{ status: 404, url: '/elsewhere' }, 'websocket upgrade refused: no websocket route at this path']]);
+  });
+
   it('comes from a custom principal function (async allowed)', async () => {
     const r = await start({
       plugin: { principal: async (req) => (typeof req.headers['x-user'] === 'string' ? { name: req.headers['x-user'] } : undefined) },
