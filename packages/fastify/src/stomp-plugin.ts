@@ -88,6 +88,11 @@ const plugin: FastifyPluginAsync<StompPluginOptions> = async (fastify, options) 
       },
     });
     gate.open(fastify.server);
+    // An upgrade another path's hooks answered (an auth hook's 401 before the 404): the socket was
+    // never an HTTP connection the server tracks, so close it here or fastify.close() waits forever.
+    fastify.addHook('onResponse', async (request) => {
+      if (request.raw.headers.upgrade !== undefined) request.raw.socket?.destroy();
+    });
   }
 
   fastify.decorate('stomp', broker.template);

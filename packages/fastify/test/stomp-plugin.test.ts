@@ -332,6 +332,12 @@ describe('principal', () => {
     ]);
   });
 
+  it('closes an upgrade to an unknown path that an auth hook refused, so fastify.close() does not wait for it', async () => {
+    const r = await start({ before: fastifyJwtLike });
+    expect((await refusedUpgrade(`${r.base}/elsewhere`)).status).toBe(401);
+    await r.app.close(); // would hang with the socket left open
+  });
+
   it('logs an upgrade for an unknown path (404) as a warning', async () => {
     const warnings: unknown[][] = [];
     const logger = { debug() {}, info() {}, error() {}, warn: (...args: unknown[]) => void warnings.push(args) };
