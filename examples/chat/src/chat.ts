@@ -31,7 +31,7 @@ import {
   type Authenticator,
   type BrokerOptions,
   type HandshakeInterceptor,
-  type Logger,
+  type LoggerOption,
   type StompBroker,
   type TcpListener,
 } from '@stompkit/core';
@@ -72,7 +72,7 @@ export interface ChatOptions {
   heartbeat?: [number, number];
   /** Where STOMP_HEARTBEAT and RELAY_URL are read from. Default process.env. */
   env?: NodeJS.ProcessEnv;
-  logger?: Logger;
+  logger?: LoggerOption;
   /** Extra broker options (tests); the chat's own authenticate/handshake take precedence. */
   broker?: BrokerOptions;
 }

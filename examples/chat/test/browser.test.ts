@@ -25,7 +25,7 @@ if (requireChromium('chat page')) {
     const problems: string[] = [];
 
     beforeEach(async () => {
-      server = await start(0, { env: {} });
+      server = await start(0, { env: {}, logger: false });
       problems.length = 0;
     });
 

@@ -16,7 +16,7 @@ describe.each(flavours)('chat demo on %s', (_name, start) => {
   const clients = new Clients(() => server);
 
   beforeEach(async () => {
-    server = await start(0, { env: {} });
+    server = await start(0, { env: {}, logger: false });
   });
 
   afterEach(async () => {
@@ -209,13 +209,13 @@ describe.each(flavours)('STOMP_HEARTBEAT on %s', (_name, start) => {
   });
 
   it('sets the heart-beat the CONNECTED frame offers', async () => {
-    server = await start(0, { env: { STOMP_HEARTBEAT: '3000,4500' } });
+    server = await start(0, { env: { STOMP_HEARTBEAT: '3000,4500' }, logger: false });
     const { headers } = await clients.connect();
     expect(headers['heart-beat']).toBe('3000,4500');
   });
 
   it('defaults to 10000,10000', async () => {
-    server = await start(0, { env: {} });
+    server = await start(0, { env: {}, logger: false });
     const { headers } = await clients.connect();
     expect(headers['heart-beat']).toBe('10000,10000');
   });

@@ -8,8 +8,19 @@ export type {
 } from './stomp-broker';
 export { DEFAULT_LIMITS, VERSION, hasPrefix } from './options';
 export type { Authenticator, BrokerOptions, ConnectInfo, Limits, Principal } from './options';
-export type { Logger } from './logger';
-export { silentLogger } from './logger';
+export type { Logger, LoggerOption, LogLevel, StderrLoggerOptions } from './logger';
+export { createStderrLogger, silentLogger } from './logger';
+export {
+  CompositeMessageConverter,
+  bytesConverter,
+  defaultConverters,
+  jsonConverter,
+  noContentTypeConverter,
+  stringConverter,
+} from './message-converter';
+export type { ConvertedBody, MessageConverter, MessageConvertersOption } from './message-converter';
+export { PRINCIPAL_NAME_FIELDS, principalFromUser, principalResolver } from './user/principal';
+export type { PrincipalMapping } from './user/principal';
 export { StompError, ERROR_CODES, isStompError } from './errors';
 export type { StompErrorCode } from './errors';
 export { MessagingTemplate, toBody } from './template';

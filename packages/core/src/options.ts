@@ -2,8 +2,9 @@
  * Every option of createBroker() with its default, resolved once at construction. The README's
  * configuration table is generated from the same defaults; keep them in step.
  */
-import type { Logger } from './logger';
-import { silentLogger } from './logger';
+import type { Logger, LoggerOption } from './logger';
+import { resolveLogger } from './logger';
+import { CompositeMessageConverter, type MessageConvertersOption } from './message-converter';
 import type { Broker } from './broker/types';
 import type { SimpleBrokerOptions } from './broker/simple-broker';
 import type { ChannelInterceptor } from './channel/interceptors';
@@ -112,6 +113,26 @@ export interface BrokerOptions {
   heartbeat?: [number, number];
   /** A peer silent for longer than the negotiated interval times this factor is dropped. Default 2. */
   heartbeatGrace?: number;
+  /**
+   * A client asking for heart-beats more often than `heartbeat` offers (its CONNECT `heart-beat`)
+   * gets them at its rate, rounded up to a multiple of this floor and never below it (ms): that
+   * session's CONNECTED `heart-beat` then says so, and the silence check follows. Rounding keeps
+   * one shared timer per distinct period. Default 1000.
+   */
+  heartbeatFloor?: number;
+  /**
+   * A SEND or SUBSCRIBE whose destination matches no prefix, no handler or no subscribe mapping is
+   * refused: by default without closing the session (the explanation goes to the session's
+   * `/user/queue/errors`, plus a warn log); `true` sends ERROR and closes, as STOMP's letter has it.
+   * Default false.
+   */
+  strictDestinations?: boolean;
+  /**
+   * Message conversion for handlers, interceptors' `payload`, handler replies and the template
+   * (message-converter.ts): an array of converters asked before the defaults, or a function
+   * `(defaults) => converters` returning the list to use. Default: the defaults (Spring's).
+   */
+  messageConverters?: MessageConvertersOption;
   /** Value of the CONNECTED frame's `server` header. Default 'stompkit/<version>'. */
   serverName?: string;
   limits?: Limits;
@@ -127,8 +148,8 @@ export interface BrokerOptions {
    * RabbitMQ"). Default: none (the in-memory broker).
    */
   relay?: RelayOptions;
-  /** A pino-compatible logger. Default: silent. */
-  logger?: Logger;
+  /** A pino-compatible logger, or false for none. Default: warnings and errors to stderr, one line each. */
+  logger?: LoggerOption;
   /** Node id used in message ids (`<node>-<counter>`); unique across processes. Default: random. */
   nodeId?: string;
   /**
@@ -158,6 +179,9 @@ export interface ResolvedOptions {
   interceptors: { inbound: readonly ChannelInterceptor[]; outbound: readonly ChannelInterceptor[] };
   heartbeat: [number, number];
   heartbeatGrace: number;
+  heartbeatFloor: number;
+  strictDestinations: boolean;
+  converter: CompositeMessageConverter;
   serverName: string;
   limits: Required<Limits>;
   slowConsumerPolicy: SlowConsumerPolicy;
@@ -189,6 +213,8 @@ export function resolveOptions(options: BrokerOptions): ResolvedOptions {
   }
   const grace = options.heartbeatGrace ?? 2;
   if (!(grace >= 1)) throw new TypeError(`heartbeatGrace must be >= 1, got ${grace}`);
+  const floor = options.heartbeatFloor ?? 1000;
+  if (!Number.isInteger(floor) || floor < 1) throw new TypeError(`heartbeatFloor must be a positive integer (ms), got ${String(floor)}`);
   const brokerPrefixes = normalizePrefixes(options.brokerPrefixes ?? ['/topic', '/queue'], 'brokerPrefixes');
   const appPrefixes = normalizePrefixes(options.appPrefixes ?? ['/app'], 'appPrefixes');
   const [userPrefix] = normalizePrefixes([options.userPrefix ?? '/user'], 'userPrefix');
@@ -214,11 +240,14 @@ export function resolveOptions(options: BrokerOptions): ResolvedOptions {
     },
     heartbeat: [heartbeat[0], heartbeat[1]],
     heartbeatGrace: grace,
+    heartbeatFloor: floor,
+    strictDestinations: options.strictDestinations === true,
+    converter: new CompositeMessageConverter(options.messageConverters),
     serverName: options.serverName ?? `stompkit/${VERSION}`,
     limits: resolveLimits(options.limits ?? {}),
     slowConsumerPolicy: resolveSlowConsumerPolicy(options.slowConsumerPolicy),
     authenticate: options.authenticate,
-    logger: options.logger ?? silentLogger,
+    logger: resolveLogger(options.logger),
   };
 }
 

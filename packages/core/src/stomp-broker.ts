@@ -233,6 +233,7 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
       } else if (sockjs?.matches(req) === true) {
         sockjs.handleUpgrade(req, socket, head);
       } else if (server.listenerCount('upgrade') === 1) {
+        this.options.logger.warn({ status: 404, url: req.url, path }, 'websocket upgrade refused: no STOMP endpoint at this path');
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       }
     };
@@ -405,7 +406,7 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
    * See HandleOptions for validation and error handling.
    */
   handle<P = any>(pattern: string, handler: MessageHandler<P>, options?: HandleOptions<P>): this {
-    this.channel.app.registry.add(functionalEntry('message', pattern, handler as MessageHandler, options as HandleOptions));
+    this.channel.app.register(functionalEntry('message', pattern, handler as MessageHandler, options as HandleOptions));
     return this;
   }
 
@@ -415,14 +416,14 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
    * the reply goes there instead.
    */
   subscribeMapping<P = any>(pattern: string, handler: MessageHandler<P>, options?: HandleOptions<P>): this {
-    this.channel.app.registry.add(functionalEntry('subscribe', pattern, handler as MessageHandler, options as HandleOptions));
+    this.channel.app.register(functionalEntry('subscribe', pattern, handler as MessageHandler, options as HandleOptions));
     return this;
   }
 
   /** Registers decorated controller instances (`@MessageMapping`, `@SubscribeMapping`, ...). */
   controllers(...instances: object[]): this {
     const entries = instances.flatMap((instance) => controllerEntries(instance));
-    for (const entry of entries) this.channel.app.registry.add(entry);
+    this.channel.app.registerAll(entries);
     return this;
   }
 

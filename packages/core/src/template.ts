@@ -1,9 +1,11 @@
 /**
  * The messaging template: publish from application code (HTTP routes, timers, jobs) with the
- * same payload conversion everywhere: a Buffer/Uint8Array goes as bytes
- * (application/octet-stream unless told otherwise), a string as text/plain, anything else as JSON.
+ * same payload conversion everywhere (message-converter.ts; by default a Buffer/Uint8Array goes
+ * as bytes (application/octet-stream unless told otherwise), a string as text/plain, anything
+ * else as JSON; the broker's `messageConverters` option changes it here and for handler replies).
  */
 import type { BrokerMessage } from './broker/types';
+import { DEFAULT_CONVERTER, type CompositeMessageConverter } from './message-converter';
 import { SERVER_OWNED_HEADERS, type HeaderList } from './codec/frame';
 import { encodeUserName } from './user/user-destinations';
 
@@ -16,17 +18,10 @@ export interface SendOptions {
   contentType?: string;
 }
 
-/** Converts an application payload to a message body and content type. */
+/** Converts an application payload to a message body and content type with the default converters. */
 export function toBody(payload: Payload, contentType?: string): { body: Buffer; contentType: string } {
-  if (Buffer.isBuffer(payload)) return { body: payload, contentType: contentType ?? 'application/octet-stream' };
-  if (payload instanceof Uint8Array) {
-    return { body: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), contentType: contentType ?? 'application/octet-stream' };
-  }
-  if (typeof payload === 'string') return { body: Buffer.from(payload, 'utf8'), contentType: contentType ?? 'text/plain;charset=utf-8' };
-  const json = JSON.stringify(payload);
-  return { body: Buffer.from(json === undefined ? 'null' : json, 'utf8'), contentType: contentType ?? 'application/json' };
+  return DEFAULT_CONVERTER.toMessage(payload, contentType);
 }
-
 
 export function toHeaderList(headers: SendOptions['headers']): HeaderList {
   const list: HeaderList = [];
@@ -43,6 +38,8 @@ export class MessagingTemplate {
     private readonly nextId: () => string,
     /** The user destination prefix, for sendToUser. Default '/user'. */
     readonly userPrefix = '/user',
+    /** How payloads become bodies (the broker's `messageConverters`). */
+    readonly converter: CompositeMessageConverter = DEFAULT_CONVERTER,
   ) {}
 
   /** Publishes `payload` to `destination`. Resolves once the broker accepted it. */
@@ -64,7 +61,7 @@ export class MessagingTemplate {
   }
 
   createMessage(destination: string, payload: Payload, options: SendOptions = {}): BrokerMessage {
-    const { body, contentType } = toBody(payload, options.contentType);
+    const { body, contentType } = this.converter.toMessage(payload, options.contentType);
     return { id: this.nextId(), destination, headers: toHeaderList(options.headers), body, contentType };
   }
 }

@@ -18,8 +18,8 @@ import type { Application, RequestHandler } from 'express';
 export type MiddlewareOutcome =
   /** Every middleware called next(): the upgrade may go on (the socket is free again). */
   | { kind: 'next' }
-  /** A middleware answered the request itself (the socket closes once the response is written), or the client left. */
-  | { kind: 'answered' }
+  /** A middleware answered the request itself with `status` (the socket closes once the response is written), or the client left (no status). */
+  | { kind: 'answered'; status?: number }
   /** A middleware called next(err) or threw: answer with this status. */
   | { kind: 'error'; status: number; reason: string; error: unknown };
 
@@ -77,7 +77,7 @@ export function runMiddleware(
     };
     const onFinish = (): void => {
       socket.destroy();
-      settle({ kind: 'answered' });
+      settle({ kind: 'answered', status: res.statusCode });
     };
     // The client went away while a middleware was still working: nothing left to do.
     const onClose = (): void => settle({ kind: 'answered' });

@@ -14,11 +14,13 @@ import type { Duplex } from 'node:stream';
 import type { Application, NextFunction, Request, RequestHandler, Response } from 'express';
 import {
   createInspector,
+  principalResolver,
   requestPath,
   writeRejection,
   type CloseOptions,
   type InspectorOptions,
   type Principal,
+  type PrincipalMapping,
   type SockJsEndpoint,
   type SockJsOptions,
   type StompBroker,
@@ -30,10 +32,13 @@ export interface StompExpressOptions {
   path?: string;
   /**
    * Who connects, read from the upgrade request after `middleware` ran (handshake interceptors may
-   * still change it, and the `authenticate` hook on CONNECT may replace it). May be async.
-   * Default: `req.user` when it is an object with a string `name`, else anonymous.
+   * still change it, and the `authenticate` hook on CONNECT may replace it). A function
+   * `(req) => principal` (may be async), or the property of `req.user` that holds the name
+   * (`'email'`). Default: the name is `req.user`'s string `name`, else `username` (Passport), else
+   * `sub` (JWT), else a string or number `id`; the principal keeps the original object as
+   * `details`. A `req.user` that yields no name is logged as a warning (anonymous session).
    */
-  principal?: (req: Request) => Principal | undefined | Promise<Principal | undefined>;
+  principal?: PrincipalMapping<Request>;
   /**
    * Express middleware run, in order, against the upgrade request: the same session, passport or
    * JWT middleware the app uses, so the auth already in place decides who connects. One that answers
@@ -90,7 +95,6 @@ export function stompExpress(broker: StompBroker, options: StompExpressOptions =
   if (!Array.isArray(middleware) || middleware.some((m) => typeof m !== 'function')) {
     throw new TypeError('middleware must be an array of Express middleware functions');
   }
-  const principal = options.principal ?? defaultPrincipal;
   const listeners = new Map<HttpServer | HttpsServer, UpgradeListener>();
   const logger = broker.options.logger;
   const sockjs = options.sockjs === undefined || options.sockjs === false ? undefined : broker.sockJs(options.sockjs === true ? {} : options.sockjs);
@@ -124,6 +128,7 @@ export function stompExpress(broker: StompBroker, options: StompExpressOptions =
     }
     endpoint.handleRequest(req, res, { user, attributes: new Map() });
   }
+  const principal = principalResolver<Request>(options.principal, userOf, logger, (req) => ({ url: req.url }));
 
   async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, app: Application | undefined): Promise<void> {
     const refused = broker.handshake.checkOrigin(req);
@@ -139,9 +144,13 @@ export function stompExpress(broker: StompBroker, options: StompExpressOptions =
       // `principal` and the interceptors the usual `req.get()`, `req.ip`, ... .
       if (middleware.length > 0 || app !== undefined) {
         const outcome = await runMiddleware(middleware, req, socket, app);
-        if (outcome.kind === 'answered') return;
+        if (outcome.kind === 'answered') {
+          if (outcome.status !== undefined) logger.warn({ status: outcome.status, url: req.url }, 'websocket upgrade refused by an express middleware');
+          return;
+        }
         if (outcome.kind === 'error') {
           if (outcome.status >= 500) logger.error({ err: outcome.error, url: req.url }, 'express middleware failed on a websocket upgrade');
+          else logger.warn({ status: outcome.status, url: req.url, reason: outcome.reason }, 'websocket upgrade refused by an express middleware');
           writeRejection(socket, outcome.status, outcome.reason);
           return;
         }
@@ -180,6 +189,7 @@ export function stompExpress(broker: StompBroker, options: StompExpressOptions =
       if (requestPath(req) === path || sockjs?.matches(req) === true) {
         void upgrade(req, socket, head, app ?? findExpressApp(server));
       } else if (server.listenerCount('upgrade') === 1) {
+        logger.warn({ status: 404, url: req.url, path }, 'websocket upgrade refused: no STOMP endpoint at this path');
         writeRejection(socket, 404, 'Not Found');
       }
     };
@@ -208,11 +218,9 @@ export function stompExpress(broker: StompBroker, options: StompExpressOptions =
   return stomp;
 }
 
-/** `req.user` as set by passport or a JWT middleware, when it looks like a principal. */
-function defaultPrincipal(req: Request): Principal | undefined {
-  const user = (req as { user?: unknown }).user;
-  if (user !== null && typeof user === 'object' && typeof (user as { name?: unknown }).name === 'string') return user as Principal;
-  return undefined;
+/** `req.user` as Passport or a JWT middleware sets it. */
+function userOf(req: Request): unknown {
+  return (req as { user?: unknown }).user;
 }
 
 function destroySocket(this: Duplex): void {

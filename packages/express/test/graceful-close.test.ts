@@ -10,7 +10,7 @@ import { stompExpress } from '@stompkit/express';
 import { RawClient } from '../../core/test/helpers/raw-client';
 
 it('lets a frame in progress finish (its RECEIPT) before the shutdown ERROR', async () => {
-  const broker = createBroker({ heartbeat: [0, 0] });
+  const broker = createBroker({ heartbeat: [0, 0], logger: false });
   const stomp = stompExpress(broker);
   let release!: () => void;
   const started = new Promise<void>((resolve) => {

@@ -30,7 +30,7 @@ function fakeAuth(req: Request, _res: Response, next: NextFunction): void {
 }
 
 async function start(mount: (app: express.Express, stomp: StompExpress) => void): Promise<Running> {
-  const broker = createBroker({ heartbeat: [0, 0], authenticate: (info) => (info.login ? { name: info.login } : undefined) });
+  const broker = createBroker({ heartbeat: [0, 0], logger: false, authenticate: (info) => (info.login ? { name: info.login } : undefined) });
   const stomp = stompExpress(broker);
   const app = express();
   app.use(fakeAuth);
@@ -49,7 +49,7 @@ const isAdmin = (req: Request): boolean => (req as AuthedRequest).user?.admin ==
 
 describe('stomp.inspector() on Express', () => {
   it('requires an authorize hook', async () => {
-    const stomp = stompExpress(createBroker());
+    const stomp = stompExpress(createBroker({ logger: false }));
     expect(() => stomp.inspector({} as never)).toThrow(/authorize/);
     await stomp.close();
   });

@@ -84,7 +84,7 @@ const { running, clients } = closeAfterEach<Running>();
 
 /** An app of `express` with `app.use(stomp)`, listening via `app.listen()` (default) or `http.createServer(app)`. */
 async function startApp(express: ExpressFactory, options: StartOptions): Promise<Running> {
-  const broker = createBroker({ heartbeat: [0, 0], ...options.broker });
+  const broker = createBroker({ heartbeat: [0, 0], logger: false, ...options.broker });
   const stomp = stompExpress(broker, options.stomp);
   const app = express();
   app.use(express.json());
@@ -301,6 +301,51 @@ describe.each(majors)('on Express $major', ({ major, express, version, parsedQue
       expect(session.user).toEqual({ name: 'alice', roles: ['user'] });
     });
 
+    it('comes from a Passport-style req.user with username (no name): the principal keeps the user as details, which never reach a header', async () => {
+      const passportSession = (req: Request, _res: Response, next: NextFunction): void => {
+        // What passport.session() leaves after deserializeUser: the app's own user record.
+        (req as Request & { user?: unknown }).user = { id: 7, username: 'ada', email: 'ada@example.com', passwordHash: 'secret-hash' };
+        next();
+      };
+      const r = await start({ stomp: { middleware: [passportSession] } });
+      const connected = nextEvent<[StompSession]>(r.broker, 'connected');
+      const { client, headers } = await connect(r.url);
+      expect(headers['user-name']).toBe('ada');
+      const [session] = await connected;
+      expect(session.user).toEqual({ name: 'ada', details: { id: 7, username: 'ada', email: 'ada@example.com', passwordHash: 'secret-hash' } });
+      expect(r.broker.users.isOnline('ada')).toBe(true);
+      const { message } = await subscribeOnce(client, '/user/queue/dm');
+      await r.broker.template.sendToUser('ada', '/queue/dm', { text: 'hi Ada' });
+      const dm = await message;
+      expect(dm.body).toBe('{"text":"hi Ada"}');
+      expect(JSON.stringify(headers) + JSON.stringify(dm.headers)).not.toMatch(/secret-hash|ada@example\.com|details/);
+    });
+
+    it('takes the name from the user field the principal option names', async () => {
+      const r = await start({
+        stomp: { middleware: [(req, _res, next) => (((req as Request & { user?: unknown }).user = { username: 'ada', email: 'ada@example.com' }), next())], principal: 'email' },
+      });
+      const { headers } = await connect(r.url);
+      expect(headers['user-name']).toBe('ada@example.com');
+    });
+
+    it('logs a warning when an authenticated request yields no name, and connects anonymously', async () => {
+      const warnings: unknown[][] = [];
+      const logger = { debug() {}, info() {}, error() {}, warn: (...args: unknown[]) => void warnings.push(args) };
+      const r = await start({
+        broker: { logger },
+        stomp: { middleware: [(req, _res, next) => (((req as Request & { user?: unknown }).user = { roles: ['admin'], verified: true }), next())] },
+      });
+      const { headers } = await connect(r.url);
+      expect(headers['user-name']).toBeUndefined();
+      expect(warnings).toEqual([
+        [
+          { url: '/ws', userFields: 'roles,verified' },
+          "an authenticated upgrade has a user object without a name (tried name, username, sub, id); it connects anonymously. Set the adapter's principal option",
+        ],
+      ]);
+    });
+
     it('comes from a middleware reading the token from req.query, as a browser app sends it', async () => {
       const queryToken = (req: Request, res: Response, next: NextFunction): void => {
         const token = req.query.access_token;
@@ -336,6 +381,18 @@ describe.each(majors)('on Express $major', ({ major, express, version, parsedQue
       const res = await upgradeRequest(r.server);
       expect(res.status).toBe(401);
       expect(res.body).toEqual({ error: 'missing token' });
+    });
+
+    it('logs upgrades refused by a middleware (401) and for an unknown path (404) as warnings', async () => {
+      const warnings: unknown[][] = [];
+      const logger = { debug() {}, info() {}, error() {}, warn: (...args: unknown[]) => void warnings.push(args) };
+      const r = await start({ broker: { logger }, stomp: { middleware: [fakeJwt] } });
+      expect((await refusedUpgrade(r.url)).status).toBe(401);
+      expect((await refusedUpgrade(r.url.replace('/ws', '/elsewhere'))).status).toBe(404);
+      expect(warnings).toEqual([
+        [{ status: 401, url: '/ws' }, 'websocket upgrade refused by an express middleware'],
+        [{ status: 404, url: '/elsewhere', path: '/ws' }, 'websocket upgrade refused: no STOMP endpoint at this path'],
+      ]);
     });
 
     it("a middleware's next(err) refuses with err.status and its message (below 500)", async () => {

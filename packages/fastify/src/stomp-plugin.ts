@@ -17,7 +17,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest 
 import fp from 'fastify-plugin';
 import fastifyWebsocket from '@fastify/websocket';
 import type { WebSocket } from 'ws';
-import { handleProtocols, type CloseOptions, type HandshakeResult, type Principal, type SockJsOptions, type StompBroker } from '@stompkit/core';
+import { handleProtocols, principalResolver, type CloseOptions, type HandshakeResult, type Principal, type PrincipalMapping, type SockJsOptions, type StompBroker } from '@stompkit/core';
 import { UpgradeGate } from './upgrade-gate';
 import { mountInspector, type FastifyInspectorOptions } from './inspector';
 import { mountSockJs } from './sockjs-routes';
@@ -29,10 +29,13 @@ export interface StompPluginOptions {
   path?: string;
   /**
    * Who connects, read from the request after every auth hook ran (handshake interceptors may still
-   * change it, and the `authenticate` hook on CONNECT may replace it). May be async.
-   * Default: `request.user` (as @fastify/jwt sets it) when it is an object with a string `name`.
+   * change it, and the `authenticate` hook on CONNECT may replace it). A function
+   * `(request) => principal` (may be async), or the property of `request.user` that holds the name
+   * (`'email'`). Default: the name is `request.user`'s string `name`, else `username`, else `sub`
+   * (@fastify/jwt's decoded token), else a string or number `id`; the principal keeps the original
+   * object as `details`. A `request.user` that yields no name is logged as a warning (anonymous session).
    */
-  principal?: (request: FastifyRequest) => Principal | undefined | Promise<Principal | undefined>;
+  principal?: PrincipalMapping<FastifyRequest>;
   /** How `fastify.close()` closes the broker (`grace` for frames in progress, drain `timeout`, ERROR `message`). Default: broker.close() defaults. */
   shutdown?: CloseOptions;
   /**
@@ -66,7 +69,8 @@ const plugin: FastifyPluginAsync<StompPluginOptions> = async (fastify, options) 
   if (typeof broker?.handleUpgrade !== 'function' || typeof broker.handshake?.run !== 'function') throw new TypeError('@stompkit/fastify: options.broker must be a StompBroker (createBroker())');
   const path = options.path ?? '/ws';
   if (typeof path !== 'string' || !path.startsWith('/')) throw new TypeError(`@stompkit/fastify: path must start with '/', got ${String(path)}`);
-  const principal = options.principal ?? defaultPrincipal;
+  const logger = broker.options.logger;
+  const principal = principalResolver<FastifyRequest>(options.principal, userOf, logger, (request) => ({ url: request.url }));
   const sockjs = options.sockjs === undefined || options.sockjs === false ? undefined : broker.sockJs(options.sockjs === true ? {} : options.sockjs);
   let gate: UpgradeGate | undefined;
 
@@ -78,7 +82,7 @@ const plugin: FastifyPluginAsync<StompPluginOptions> = async (fastify, options) 
     // The app registered @fastify/websocket itself: its ws server options and preClose apply.
     fastify.addHook('preClose', drain);
   } else {
-    const upgradeGate = (gate = new UpgradeGate());
+    const upgradeGate = (gate = new UpgradeGate(logger));
     fastify.addHook('onRoute', (route) => {
       if (route.websocket === true || route.wsHandler !== undefined) upgradeGate.addRoute(route.url);
     });
@@ -94,6 +98,11 @@ const plugin: FastifyPluginAsync<StompPluginOptions> = async (fastify, options) 
       },
     });
     upgradeGate.open(fastify.server);
+    // An upgrade another path's hooks answered (an auth hook's 401 before the 404): the socket was
+    // never an HTTP connection the server tracks, so close it here or fastify.close() waits forever.
+    fastify.addHook('onResponse', async (request) => {
+      if (request.raw.headers.upgrade !== undefined) request.raw.socket?.destroy();
+    });
   }
   if (sockjs !== undefined) await mountSockJs(fastify, broker, sockjs, principal, gate);
 
@@ -102,6 +111,8 @@ const plugin: FastifyPluginAsync<StompPluginOptions> = async (fastify, options) 
   if (options.inspector !== undefined) mountInspector(fastify, broker, options.inspector);
 
   const handshakes = new WeakMap<IncomingMessage, AcceptedHandshake>();
+  /** Upgrades core refused (origin, interceptors): core logged them already. */
+  const refusedByCore = new WeakSet<IncomingMessage>();
 
   fastify.route({
     method: 'GET',
@@ -110,20 +121,30 @@ const plugin: FastifyPluginAsync<StompPluginOptions> = async (fastify, options) 
     onRequest: async (request, reply) => {
       if (!request.ws) return;
       const refused = broker.handshake.checkOrigin(request.raw);
-      if (refused !== undefined) return refuse(reply, refused.status, refused.reason ?? 'Forbidden');
+      if (refused !== undefined) {
+        refusedByCore.add(request.raw);
+        return refuse(reply, refused.status, refused.reason ?? 'Forbidden');
+      }
     },
     preHandler: async (request, reply) => {
       if (!request.ws) return;
       const user = await principal(request);
       const result = await broker.handshake.run(request.raw, { user, attributes: new Map() });
-      if (!result.accepted) return refuse(reply, result.status, result.reason);
+      if (!result.accepted) {
+        refusedByCore.add(request.raw);
+        return refuse(reply, result.status, result.reason);
+      }
       handshakes.set(request.raw, result);
     },
     // A refused upgrade (by an auth hook, the origin check or an interceptor) is an ordinary reply;
     // then the socket must close. @fastify/websocket only does that when its own onRequest hook ran,
     // which an auth hook registered before it and replying early prevents.
-    onResponse: async (request) => {
-      if (request.raw.headers.upgrade !== undefined) request.raw.socket?.destroy();
+    onResponse: async (request, reply) => {
+      if (request.raw.headers.upgrade === undefined) return;
+      if (reply.statusCode >= 400 && !refusedByCore.has(request.raw)) {
+        logger.warn({ status: reply.statusCode, url: request.url }, 'websocket upgrade refused by a fastify hook');
+      }
+      request.raw.socket?.destroy();
     },
     handler: (socket: WebSocket, request: FastifyRequest) => {
       const socketOf = (socket as unknown as { _socket?: Duplex })._socket;
@@ -138,11 +159,9 @@ function refuse(reply: FastifyReply, status: number, reason: string): FastifyRep
   return reply.code(status).header('connection', 'close').type('text/plain; charset=utf-8').send(reason);
 }
 
-/** `request.user` as @fastify/jwt (or an auth hook) sets it, when it looks like a principal. */
-function defaultPrincipal(request: FastifyRequest): Principal | undefined {
-  const user = (request as { user?: unknown }).user;
-  if (user !== null && typeof user === 'object' && typeof (user as { name?: unknown }).name === 'string') return user as Principal;
-  return undefined;
+/** `request.user` as @fastify/jwt (or an auth hook) sets it. */
+function userOf(request: FastifyRequest): unknown {
+  return (request as { user?: unknown }).user;
 }
 
 export const stompPlugin = fp(plugin, { fastify: '5.x', name: '@stompkit/fastify' });

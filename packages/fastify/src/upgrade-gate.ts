@@ -12,11 +12,15 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { requestPath } from '@stompkit/core';
+import { requestPath, silentLogger, type Logger } from '@stompkit/core';
 
 export class UpgradeGate extends EventEmitter {
   private readonly routes: RegExp[] = [];
   private server: Server | undefined;
+
+  constructor(private readonly logger: Logger = silentLogger) {
+    super();
+  }
 
   /** Records a WebSocket route's URL (as Fastify reports it in onRoute, prefix included). */
   addRoute(url: string): void {
@@ -36,7 +40,10 @@ export class UpgradeGate extends EventEmitter {
 
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const path = requestPath(req);
-    if (this.routes.some((route) => route.test(path)) || this.server?.listenerCount('upgrade') === 1) {
+    if (this.routes.some((route) => route.test(path))) {
+      this.emit('upgrade', req, socket, head);
+    } else if (this.server?.listenerCount('upgrade') === 1) {
+      this.logger.warn({ status: 404, url: req.url }, 'websocket upgrade refused: no websocket route at this path');
       this.emit('upgrade', req, socket, head);
     }
   };

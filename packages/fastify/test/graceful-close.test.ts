@@ -26,7 +26,7 @@ afterEach(async () => {
 });
 
 async function start(shutdown?: CloseOptions): Promise<Running> {
-  const broker = createBroker({ heartbeat: [0, 0] });
+  const broker = createBroker({ heartbeat: [0, 0], logger: false });
   let release!: () => void;
   const released = new Promise<void>((resolve) => (release = resolve));
   let markStarted!: () => void;

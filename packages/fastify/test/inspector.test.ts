@@ -22,7 +22,7 @@ afterEach(async () => {
 type WithUser = FastifyRequest & { user: { name: string; admin: boolean } | null };
 
 async function start(inspector?: FastifyInspectorOptions, fastifyOptions = {}): Promise<{ app: FastifyInstance; url: string }> {
-  const broker = createBroker({ heartbeat: [0, 0], authenticate: (info) => (info.login ? { name: info.login } : undefined) });
+  const broker = createBroker({ heartbeat: [0, 0], logger: false, authenticate: (info) => (info.login ? { name: info.login } : undefined) });
   const app = Fastify(fastifyOptions);
   apps.push(app);
   // A stand-in for @fastify/jwt: `Authorization: Bearer <name>` → request.user ('root' is an admin).
@@ -56,7 +56,7 @@ describe('inspector option of the Fastify plugin', () => {
   it('refuses to register without an authorize hook', async () => {
     const app = Fastify();
     apps.push(app);
-    await expect(app.register(stompPlugin, { broker: createBroker(), inspector: {} as never }).ready()).rejects.toThrow(/authorize/);
+    await expect(app.register(stompPlugin, { broker: createBroker({ logger: false }), inspector: {} as never }).ready()).rejects.toThrow(/authorize/);
   });
 
   it('answers 403 unless authorize(request) allows, after the app’s auth hooks ran', async () => {

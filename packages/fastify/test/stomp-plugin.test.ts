@@ -2,6 +2,7 @@
  * @stompkit/fastify end to end: a real Fastify 5 app listening on an ephemeral loopback port, real
  * WebSocket clients (@stomp/stompjs 7 over ws, raw ws) for STOMP, supertest for HTTP.
  */
+import { createHmac } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@stomp/stompjs';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -39,7 +40,7 @@ async function start(
     after?: (app: FastifyInstance) => void | Promise<void>;
   } = {},
 ): Promise<Running> {
-  const broker = createBroker({ heartbeat: [0, 0], ...options.broker });
+  const broker = createBroker({ heartbeat: [0, 0], logger: false, ...options.broker });
   const app = Fastify();
   apps.push(app);
   await options.before?.(app);
@@ -78,6 +79,30 @@ async function jwtLikeAuth(app: FastifyInstance): Promise<void> {
     const match = /^Bearer (\w+)$/.exec(req.headers.authorization ?? '');
     if (match === null) return reply.code(401).send({ error: 'Unauthorized', message: 'missing token' });
     (req as unknown as { user: unknown }).user = { name: match[1], scope: 'chat' };
+  });
+}
+
+/**
+ * What @fastify/jwt does for `onRequest: [app.authenticate]` with `request.jwtVerify()`: verifies an
+ * HS256 token from `Authorization: Bearer` and sets `request.user` to its payload — standard
+ * claims, so the user's name is `sub`, not `name`.
+ */
+const JWT_SECRET = 'test-secret';
+
+function signJwt(payload: object): string {
+  const part = (value: object): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const unsigned = `${part({ alg: 'HS256', typ: 'JWT' })}.${part(payload)}`;
+  return `${unsigned}.${createHmac('sha256', JWT_SECRET).update(unsigned).digest('base64url')}`;
+}
+
+async function fastifyJwtLike(app: FastifyInstance): Promise<void> {
+  app.decorateRequest('user', null);
+  app.addHook('onRequest', async (req, reply) => {
+    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
+    const [head, body, signature] = token.split('.');
+    const expected = body === undefined ? '' : createHmac('sha256', JWT_SECRET).update(`${head}.${body}`).digest('base64url');
+    if (signature === undefined || signature !== expected) return reply.code(401).send({ error: 'Unauthorized', message: 'Authorization token is invalid' });
+    (req as unknown as { user: unknown }).user = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
   });
 }
 
@@ -248,12 +273,77 @@ describe('principal', () => {
     expect((await connected)[0].user).toEqual({ name: 'erin', scope: 'chat' });
   });
 
+  it('comes from an @fastify/jwt-style request.user with the standard sub claim, kept whole as details', async () => {
+    const r = await start({ before: fastifyJwtLike });
+    const connected = nextEvent<[StompSession]>(r.broker, 'connected');
+    const claims = { sub: 'user-42', scope: 'chat', iat: 1700000000, exp: 4100000000 };
+    const { client, headers } = await connect(r.url, { headers: { authorization: `Bearer ${signJwt(claims)}` } });
+    expect(headers['user-name']).toBe('user-42');
+    expect((await connected)[0].user).toEqual({ name: 'user-42', details: claims });
+    const { message } = await subscribeOnce(client, '/user/queue/dm');
+    await r.app.stomp.sendToUser('user-42', '/queue/dm', { text: 'hello' });
+    const dm = await message;
+    expect(dm.body).toBe('{"text":"hello"}');
+    expect(Object.keys(dm.headers).filter((h) => /details|scope|iat|exp/.test(h))).toEqual([]);
+    expect(await refusedUpgrade(r.url, { headers: { authorization: 'Bearer forged.token.sig' } })).toMatchObject({ status: 401 });
+  });
+
+  it('takes the name from the user field the principal option names', async () => {
+    const r = await start({ before: fastifyJwtLike, plugin: { principal: 'email' } });
+    const { headers } = await connect(r.url, { headers: { authorization: `Bearer ${signJwt({ sub: 'user-42', email: 'ada@example.com' })}` } });
+    expect(headers['user-name']).toBe('ada@example.com');
+  });
+
+  it('logs a warning when an authenticated request yields no name, and connects anonymously', async () => {
+    const warnings: unknown[][] = [];
+    const logger = { debug() {}, info() {}, error() {}, warn: (...args: unknown[]) => void warnings.push(args) };
+    const r = await start({ before: fastifyJwtLike, broker: { logger } });
+    const { headers } = await connect(r.url, { headers: { authorization: `Bearer ${signJwt({ scope: 'chat' })}` } });
+    expect(headers['user-name']).toBeUndefined();
+    expect(warnings).toEqual([
+      [
+        { url: '/ws', userFields: 'scope' },
+        "an authenticated upgrade has a user object without a name (tried name, username, sub, id); it connects anonymously. Set the adapter's principal option",
+      ],
+    ]);
+  });
+
   it('an auth hook replying 401 refuses the upgrade', async () => {
     const r = await start({ before: jwtLikeAuth });
     const refusal = await refusedUpgrade(r.url);
     expect(refusal.status).toBe(401);
     expect(JSON.parse(refusal.body)).toMatchObject({ message: 'missing token' });
     expect(r.broker.sessions.size).toBe(0);
+  });
+
+  it('logs upgrades refused by an auth hook (401) and by the origin check (403, once) as warnings', async () => {
+    const warnings: unknown[][] = [];
+    const logger = { debug() {}, info() {}, error() {}, warn: (...args: unknown[]) => void warnings.push(args) };
+    const r = await start({ before: fastifyJwtLike, broker: { logger } });
+    expect((await refusedUpgrade(r.url)).status).toBe(401);
+    const authorization = `Bearer ${signJwt({ sub: 'user-42' })}`;
+    expect((await refusedUpgrade(r.url, { headers: { origin: 'https://evil.example', authorization } })).status).toBe(403);
+    expect(warnings).toEqual([
+      [{ status: 401, url: '/ws' }, 'websocket upgrade refused by a fastify hook'],
+      [
+        { status: 403, url: '/ws', origin: 'https://evil.example', allowedOrigins: 'same origin only' },
+        'websocket upgrade refused: origin not allowed (see allowedOrigins)',
+      ],
+    ]);
+  });
+
+  it('closes an upgrade to an unknown path that an auth hook refused, so fastify.close() does not wait for it', async () => {
+    const r = await start({ before: fastifyJwtLike });
+    expect((await refusedUpgrade(`${r.base}/elsewhere`)).status).toBe(401);
+    await r.app.close(); // would hang with the socket left open
+  });
+
+  it('logs an upgrade for an unknown path (404) as a warning', async () => {
+    const warnings: unknown[][] = [];
+    const logger = { debug() {}, info() {}, error() {}, warn: (...args: unknown[]) => void warnings.push(args) };
+    const r = await start({ broker: { logger } });
+    expect((await refusedUpgrade(`${r.base}/elsewhere`)).status).toBe(404);
+    expect(warnings).toEqual([[{ status: 404, url: '/elsewhere' }, 'websocket upgrade refused: no websocket route at this path']]);
   });
 
   it('comes from a custom principal function (async allowed)', async () => {

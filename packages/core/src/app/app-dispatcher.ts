@@ -4,8 +4,10 @@
  *
  * One dispatch:
  * 1. Strip the prefix to get the lookup path ('/app/chat/general' → '/chat/general'); find the
- *    best mapping (handler-registry.ts). No mapping: ERROR + close, like any unknown destination.
- * 2. Decode the payload per content-type, validate it (payload.ts), call the handler with the
+ *    best mapping (handler-registry.ts). No mapping: refused like any unknown destination —
+ *    non-fatal by default, the explanation listing the mappings that exist; ERROR + close with
+ *    `strictDestinations`.
+ * 2. Decode the payload (message-converter.ts), validate it (payload.ts), call the handler with the
  *    message and a context (path variables, principal, session id and attributes, template).
  * 3. Route the return value (undefined/null = nothing): `sendTo` destinations (`{var}` expanded),
  *    `sendToUser` (all the user's sessions, or only the sending one), both, or the default:
@@ -28,9 +30,10 @@ import type { Logger } from '../logger';
 import type { MessagingTemplate, Payload } from '../template';
 import type { SessionContext } from '../channel/inbound-channel';
 import { encodeUserName } from '../user/user-destinations';
-import { HandlerRegistry, type ExceptionEntry, type HandlerEntry, type ReplyRoute } from './handler-registry';
+import { HandlerRegistry, type ExceptionEntry, type HandlerEntry, type MappingKind, type ReplyRoute } from './handler-registry';
 import { expandPlaceholders } from './path-pattern';
-import { PayloadValidationError, decodePayload, isThenable, validatePayload } from './payload';
+import { PayloadValidationError, isThenable, validatePayload } from './payload';
+import type { CompositeMessageConverter } from '../message-converter';
 import type { HandlerContext, HandlerMessage } from './types';
 
 /** What the dispatcher needs from the router. */
@@ -46,7 +49,23 @@ export interface AppHost {
   publishToSession(sessionId: string, destination: string, message: BrokerMessage): void | Promise<void>;
   /** Delivers straight to one subscription of a session (subscribe-mapping replies). */
   deliverToSession(session: SessionContext, delivery: Delivery): void;
+  /** Body ⇄ payload conversion (the broker's `messageConverters`). */
+  readonly converter: CompositeMessageConverter;
+  /** An unmapped application destination closes the session (ERROR) instead of being reported to it. */
+  readonly strictDestinations: boolean;
+  /** Whether a destination is served by the message broker (reply destinations are checked at registration). */
+  isBrokerDestination(destination: string): boolean;
 }
+
+/** Errors already logged with their stack by the dispatcher (the session's refusal log skips them). */
+const logged = new WeakSet<object>();
+
+export function wasLogged(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && logged.has(err);
+}
+
+/** Mappings listed in an "unmapped destination" explanation, at most. */
+const MAX_LISTED = 20;
 
 /** Spring's SendToMethodReturnValueHandler defaults. */
 const DEFAULT_TOPIC_PREFIX = '/topic';
@@ -84,19 +103,85 @@ export class AppDispatcher {
   /** A SEND to an application destination. */
   send(session: SessionContext, message: BrokerMessage, path: string, headers: Record<string, string>): void | Promise<void> {
     const match = this.registry.find('message', path);
-    if (match === undefined) {
-      throw new StompError('STOMP_ERR_NO_HANDLER', `cannot send to '${message.destination}': no handler is mapped to '${path}'`);
-    }
+    if (match === undefined) throw this.unmapped('message', message.destination, path);
+    // The STOMP headers the neutral message keeps apart, back in the record (HandlerMessage.headers).
+    headers.destination = message.destination;
+    if (message.contentType !== undefined) headers['content-type'] = message.contentType;
+    headers['content-length'] = String(message.body.length);
     return this.dispatch(session, match.entry, path, match.params, message.destination, message.body, message.contentType, headers, undefined);
   }
 
   /** A SUBSCRIBE to an application destination: answered once, never registered in the broker. */
   subscribe(session: SessionContext, spec: SubscriptionSpec, path: string, headers: Record<string, string>): void | Promise<void> {
     const match = this.registry.find('subscribe', path);
-    if (match === undefined) {
-      throw new StompError('STOMP_ERR_NO_HANDLER', `cannot subscribe to '${spec.destination}': no subscribe mapping for '${path}'`);
-    }
+    if (match === undefined) throw this.unmapped('subscribe', spec.destination, path);
     return this.dispatch(session, match.entry, path, match.params, spec.destination, EMPTY_BODY, undefined, headers, spec.id);
+  }
+
+  /** The refusal of a destination no mapping takes, naming the mappings that exist (as clients address them). */
+  private unmapped(kind: MappingKind, destination: string, path: string): StompError {
+    const first = this.prefixes[0]?.slice(0, -1) ?? '';
+    const mapped = this.registry.patterns(kind).map((p) => first + p);
+    const what = kind === 'message' ? 'message mapping' : 'subscribe mapping';
+    let known: string;
+    if (mapped.length === 0) known = `there are no ${what}s`;
+    else {
+      const listed = mapped.slice(0, MAX_LISTED).join(', ');
+      known = `${what}s: ${listed}${mapped.length > MAX_LISTED ? `, … (${mapped.length - MAX_LISTED} more)` : ''}`;
+    }
+    const text =
+      kind === 'message'
+        ? `cannot send to '${destination}': no handler is mapped to '${path}'; ${known}`
+        : `cannot subscribe to '${destination}': no subscribe mapping for '${path}'; ${known}`;
+    return new StompError('STOMP_ERR_NO_HANDLER', text, { fatal: this.host.strictDestinations });
+  }
+
+  /**
+   * Adds a mapping after checking what is easy to get wrong, so the mistake shows at start-up
+   * rather than as a silent destination: a pattern that repeats the application prefix, and reply
+   * destinations outside the broker (sendTo) or user (sendToUser) destinations.
+   */
+  register(entry: HandlerEntry): void {
+    this.check(entry);
+    this.registry.add(entry);
+  }
+
+  /** Checks every entry before adding any (a controller is registered whole or not at all, clashes aside). */
+  registerAll(entries: readonly HandlerEntry[]): void {
+    for (const entry of entries) this.check(entry);
+    for (const entry of entries) this.registry.add(entry);
+  }
+
+  private check(entry: HandlerEntry): void {
+    const source = entry.pattern.source;
+    for (const prefix of this.prefixes) {
+      const bare = prefix.slice(0, -1);
+      if (source === bare || source.startsWith(prefix)) {
+        const rest = source.slice(bare.length) || '/';
+        throw new TypeError(
+          `${entry.label}: patterns are relative to the application prefix '${bare}'; write '${rest}' (clients then use '${bare}${rest}')`,
+        );
+      }
+    }
+    this.checkReplies(entry, entry.label);
+    for (const handler of entry.exceptionHandlers) this.checkReplies(handler, `${entry.label} (exception handler)`);
+  }
+
+  private checkReplies(route: ReplyRoute, label: string): void {
+    const userPrefix = this.host.userPrefix;
+    for (const dest of route.sendTo ?? []) {
+      if (this.host.isBrokerDestination(dest) || dest.startsWith(userPrefix + '/')) continue;
+      const path = this.lookupPath(dest);
+      const hint = path !== undefined ? `'/topic${path}'` : `'/topic${dest}'`;
+      throw new TypeError(
+        `${label}: sendTo '${dest}' is not a broker destination (those start with a broker prefix) or a user destination ('${userPrefix}/{name}/…'); write for example ${hint}`,
+      );
+    }
+    for (const dest of route.sendToUser?.destinations ?? []) {
+      if (this.host.isBrokerDestination(dest)) continue;
+      const hint = dest.startsWith(userPrefix + '/') ? `'${dest.slice(userPrefix.length)}' (the user prefix is added for you)` : `'/queue${dest}'`;
+      throw new TypeError(`${label}: sendToUser '${dest}' must be a broker destination such as '/queue/…'; write ${hint}`);
+    }
   }
 
   private dispatch(
@@ -137,7 +222,7 @@ export class AppDispatcher {
   /** decode → validate → handler → reply, synchronous while each step is. */
   private run(d: Dispatch): void | Promise<void> {
     const { entry, message } = d;
-    message.payload = decodePayload(message.body, message.contentType);
+    message.payload = this.host.converter.fromMessage(message.body, message.contentType);
     const validator = entry.validate;
     if (validator === undefined) return this.invoke(d);
     const validated = validatePayload(validator, message.payload);
@@ -227,12 +312,18 @@ export class AppDispatcher {
       return err;
     }
     this.host.logger.error(fields, 'unhandled error in message handler');
+    if (typeof err === 'object' && err !== null) logged.add(err);
     if (isStompError(err)) {
-      return err.fatal ? new StompError(err.code, err.message, { fatal: false, cause: err, details: err.details }) : err;
+      return err.fatal ? markLogged(new StompError(err.code, err.message, { fatal: false, cause: err, details: err.details })) : err;
     }
     const text = err instanceof Error && err.message ? err.message : 'message handler failed';
-    return new StompError('STOMP_ERR_HANDLER', text, { fatal: false, cause: err });
+    return markLogged(new StompError('STOMP_ERR_HANDLER', text, { fatal: false, cause: err }));
   }
+}
+
+function markLogged(err: StompError): StompError {
+  logged.add(err);
+  return err;
 }
 
 /** The exception handler with the closest matching error type; a handler without types matches last. */

@@ -85,6 +85,12 @@ export class HandlerRegistry {
     table.patterns.splice(i, 0, entry);
   }
 
+  /** The patterns of one kind, as registered (for explanations of unmapped destinations). */
+  patterns(kind: MappingKind): string[] {
+    const table = kind === 'message' ? this.message : this.subscribe;
+    return [...table.keys.values()].map((entry) => entry.pattern.source);
+  }
+
   find(kind: MappingKind, path: string): HandlerMatch | undefined {
     const table = kind === 'message' ? this.message : this.subscribe;
     const exact = table.exact.get(path);

@@ -33,6 +33,7 @@ export class PathPattern {
     if (typeof source !== 'string' || !source.startsWith('/')) {
       throw new TypeError(`destination patterns must start with '/', got ${JSON.stringify(source)}`);
     }
+    checkWellFormed(source);
     const variables: string[] = [];
     let regexp = '^';
     let key = '';
@@ -110,6 +111,26 @@ export function joinPatterns(prefix: string, pattern: string): string {
   const head = prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
   if (pattern === '' || pattern === '/') return head;
   return head + (pattern.startsWith('/') ? pattern : '/' + pattern);
+}
+
+/**
+ * Refuses what would otherwise become a pattern that silently never matches: braces that are not
+ * a `{name}` variable, an empty segment, three or more `*` in a row.
+ */
+function checkWellFormed(source: string): void {
+  const stray = source.replace(PLACEHOLDER, '');
+  if (stray.includes('{') || stray.includes('}')) {
+    const bad = /\{[^}]*\}?|\}/.exec(stray)?.[0] ?? '{';
+    throw new TypeError(
+      `malformed destination pattern '${source}': '${bad}' is not a path variable; write a variable as {name} (a letter, _ or $ then letters, digits, _ or $), e.g. '/chat/{room}'`,
+    );
+  }
+  if (source.includes('//')) {
+    throw new TypeError(`malformed destination pattern '${source}': it has an empty segment; write '${source.replace(/\/{2,}/g, '/')}'`);
+  }
+  if (source.includes('***')) {
+    throw new TypeError(`malformed destination pattern '${source}': use '*' (within one segment) or '**' (across segments), not '***'`);
+  }
 }
 
 function escapeRegExp(text: string): string {

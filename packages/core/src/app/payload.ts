@@ -1,12 +1,7 @@
 /**
- * Payload decoding and validation for application handlers (and the `payload` view interceptors
- * get). Decoding is the inverse of template.ts's `toBody`:
- *
- * - `application/json` or any `+json` type → `JSON.parse` of the UTF-8 body (a parse failure is a
- *   {@link PayloadValidationError}, so it reaches the exception handler like any invalid payload);
- * - `text/*` → the body as a UTF-8 string;
- * - anything else, including no content-type at all → the raw `Buffer` (set
- *   `content-type: application/json` on the client to get objects).
+ * Payload validation for application handlers. Decoding the body into a payload is
+ * message-converter.ts's job (an invalid JSON body there is a {@link PayloadValidationError} too,
+ * so it reaches the exception handler like any invalid payload).
  *
  * Validation accepts either a Standard Schema validator (https://standardschema.dev — zod 3.24+,
  * valibot, arktype…; recognised structurally by its `~standard.validate`, so stompkit depends on
@@ -47,20 +42,6 @@ export class PayloadValidationError extends StompError {
     super('STOMP_ERR_VALIDATION', `invalid payload: ${describeIssues(issues)}`, { fatal: false, cause });
     this.issues = issues;
   }
-}
-
-export function decodePayload(body: Buffer, contentType: string | undefined): unknown {
-  if (contentType === undefined) return body;
-  const type = mediaType(contentType);
-  if (type === 'application/json' || type.endsWith('+json')) {
-    try {
-      return JSON.parse(body.toString('utf8'));
-    } catch (err) {
-      throw new PayloadValidationError([{ message: `body is not valid JSON (${(err as Error).message})` }], err);
-    }
-  }
-  if (type.startsWith('text/')) return body.toString('utf8');
-  return body;
 }
 
 /** Runs `validator` on `payload`; returns the validated value (or a promise of it). */
@@ -105,9 +86,4 @@ function describeIssues(issues: ReadonlyArray<StandardSchemaIssue>): string {
       return path ? `${path}: ${issue.message}` : issue.message;
     })
     .join('; ');
-}
-
-function mediaType(contentType: string): string {
-  const semi = contentType.indexOf(';');
-  return (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
 }

@@ -9,11 +9,21 @@ import type { PayloadValidator } from './payload';
 
 /** The message a handler receives. */
 export interface HandlerMessage<P = any> {
-  /** The body decoded per content-type (JSON → value, text/* → string, else the Buffer), validated when a validator is set. */
+  /**
+   * The body converted by the broker's message converters (default: `application/json` → parsed,
+   * `text/*` → string, `application/octet-stream` → Buffer, no content-type → JSON when it parses,
+   * else a string, else the Buffer when not UTF-8), validated when a validator is set.
+   */
   readonly payload: P;
   readonly body: Buffer;
-  /** The frame's headers (first of repeats), user headers and STOMP ones alike. */
+  /**
+   * The frame's headers, first of repeats (a null-prototype record). For a SEND: the user headers
+   * plus `destination`, `content-type` (when sent) and `content-length` (the body's bytes);
+   * `receipt` and `transaction` are not there (the session answers and applies them before the
+   * handler runs). For a subscribe mapping: every header of the SUBSCRIBE frame.
+   */
   readonly headers: Readonly<Record<string, string>>;
+  /** The frame's `content-type`, as sent; undefined when it had none. */
   readonly contentType?: string;
 }
 

@@ -11,7 +11,10 @@
  *    destinations ('/queue/x-user<session id>');
  * 3. a broker prefix ('/topic', '/queue') → the Broker, except resolved per-session destinations,
  *    which clients may only reach through step 2;
- * 4. anything else → ERROR (STOMP_ERR_DESTINATION) and close.
+ * 4. anything else is refused (STOMP_ERR_DESTINATION): by default without closing the session
+ *    (the explanation, naming the prefixes that exist, goes to its error destination);
+ *    `strictDestinations` makes it ERROR and close. So is a SEND or SUBSCRIBE under an application
+ *    prefix that no handler or subscribe mapping takes (STOMP_ERR_NO_HANDLER, app-dispatcher.ts).
  * A client's wildcard subscription ('/topic/**') would also match per-session destinations
  * ('/topic/x-user<id>' of every user): such subscriptions get a filter that skips them.
  * Application code publishes (template, handler replies) through {@link InboundChannel.publish}:
@@ -33,7 +36,8 @@ import { StompError, isStompError } from '../errors';
 import type { Logger } from '../logger';
 import { hasPrefix, type Principal, type ResolvedOptions } from '../options';
 import { MessagingTemplate } from '../template';
-import { AppDispatcher, type AppHost } from '../app/app-dispatcher';
+import type { CompositeMessageConverter } from '../message-converter';
+import { AppDispatcher, wasLogged, type AppHost } from '../app/app-dispatcher';
 import { isThenable } from '../app/payload';
 import { UserDestinations, isSessionDestination } from '../user/user-destinations';
 import type { UserRegistry } from '../user/user-registry';
@@ -109,9 +113,11 @@ export class InboundChannel implements AppHost {
   private readonly nextMessageId: () => string;
   private readonly events: ChannelEvents | undefined;
   private readonly users: UserRegistry;
+  private readonly options: ResolvedOptions;
 
   constructor(init: InboundChannelInit) {
     const { options } = init;
+    this.options = options;
     this.broker = init.broker;
     this.logger = options.logger;
     this.brokerPrefixes = options.brokerPrefixes;
@@ -121,12 +127,20 @@ export class InboundChannel implements AppHost {
     this.nextMessageId = init.nextMessageId;
     this.events = init.events;
     this.users = init.users;
-    this.template = new MessagingTemplate((message) => this.publish(message), init.nextMessageId, options.userPrefix);
+    this.template = new MessagingTemplate((message) => this.publish(message), init.nextMessageId, options.userPrefix, options.converter);
     this.userDestinations = new UserDestinations(options.userPrefix, init.users, (id) => init.sessions.get(id), (d) => this.isBrokerDestination(d));
     this.app = new AppDispatcher(options.appPrefixes, this);
     this.outbound = new OutboundChannel(options.interceptors.outbound, init.broker, options.logger);
     const inbound = options.interceptors.inbound;
     this.inbound = inbound.length > 0 ? new InterceptorChain(inbound, 'inbound', options.logger) : undefined;
+  }
+
+  get converter(): CompositeMessageConverter {
+    return this.options.converter;
+  }
+
+  get strictDestinations(): boolean {
+    return this.options.strictDestinations;
   }
 
   isBrokerDestination(destination: string): boolean {
@@ -170,7 +184,7 @@ export class InboundChannel implements AppHost {
       headers: headerRecord(message.headers),
       body: message.body,
       contentType: message.contentType,
-    });
+    }, this.options.converter);
     return this.inbound.run(
       initial,
       session,
@@ -273,7 +287,12 @@ export class InboundChannel implements AppHost {
    */
   reportError(session: SessionContext, error: StompError, frame: RefusedFrame): void {
     const destination = this.errorDestination;
-    this.logger.debug({ sessionId: session.sessionId, code: error.code, reason: error.message, command: frame.command }, 'frame refused; session kept open');
+    if (!wasLogged(error)) {
+      this.logger.warn(
+        { sessionId: session.sessionId, user: session.user?.name, command: frame.command, destination: header(frame, 'destination'), code: error.code, reason: error.message },
+        `${frame.command} refused; session kept open`,
+      );
+    }
     if (destination === null) return;
     const headers: HeaderList = [
       ['message', error.message],
@@ -416,7 +435,7 @@ export class InboundChannel implements AppHost {
   }
 
   private requireClientBrokerDestination(destination: string, verb: string): void {
-    if (!this.isBrokerDestination(destination)) throw this.notABrokerDestination(destination, verb);
+    if (!this.isBrokerDestination(destination)) throw this.notABrokerDestination(destination, verb, true);
     if (isSessionDestination(destination)) {
       throw new StompError(
         'STOMP_ERR_FORBIDDEN',
@@ -425,11 +444,22 @@ export class InboundChannel implements AppHost {
     }
   }
 
-  private notABrokerDestination(destination: string, verb: string): StompError {
-    return new StompError(
-      'STOMP_ERR_DESTINATION',
-      `cannot ${verb} '${destination}': destinations must start with ${this.brokerPrefixes.join(', ')}`,
-    );
+  /**
+   * A destination under no prefix. From a client: non-fatal unless `strictDestinations`, and the
+   * message names every prefix that exists; from application code: a plain error for the caller.
+   */
+  private notABrokerDestination(destination: string, verb: string, fromClient = false): StompError {
+    if (!fromClient) {
+      return new StompError('STOMP_ERR_DESTINATION', `cannot ${verb} '${destination}': destinations must start with ${this.brokerPrefixes.join(', ')}`);
+    }
+    const known = [
+      `${this.brokerPrefixes.join(', ')} (broker)`,
+      ...(this.options.appPrefixes.length > 0 ? [`${this.options.appPrefixes.join(', ')} (application handlers)`] : []),
+      `${this.userPrefix} (user destinations)`,
+    ];
+    return new StompError('STOMP_ERR_DESTINATION', `cannot ${verb} '${destination}': no destination prefix matches; destinations here start with ${known.join('; ')}`, {
+      fatal: this.options.strictDestinations,
+    });
   }
 
   /** Whether `destination` has queue (competing-consumer) semantics. */

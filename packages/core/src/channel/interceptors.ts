@@ -37,7 +37,8 @@ import type { BrokerMessage } from '../broker/types';
 import { toHeaderList } from '../template';
 import type { Logger } from '../logger';
 import type { Principal } from '../options';
-import { decodePayload, isThenable } from '../app/payload';
+import { isThenable } from '../app/payload';
+import { DEFAULT_CONVERTER, type CompositeMessageConverter } from '../message-converter';
 import type { SessionContext } from './inbound-channel';
 
 export type ChannelCommand = 'CONNECT' | 'SEND' | 'SUBSCRIBE' | 'UNSUBSCRIBE' | 'ACK' | 'NACK' | 'DISCONNECT' | 'MESSAGE';
@@ -113,7 +114,7 @@ export interface ChannelMessageFields {
 }
 
 /** Builds a ChannelMessage whose `payload` is decoded lazily (an own enumerable getter, so `{ ...message }` copies it). */
-export function channelMessage(fields: ChannelMessageFields): ChannelMessage {
+export function channelMessage(fields: ChannelMessageFields, converter: CompositeMessageConverter = DEFAULT_CONVERTER): ChannelMessage {
   const message = fields as ChannelMessageFields & { payload?: unknown };
   let decoded = false;
   let payload: unknown;
@@ -124,7 +125,7 @@ export function channelMessage(fields: ChannelMessageFields): ChannelMessage {
       if (!decoded) {
         decoded = true;
         try {
-          payload = decodePayload(this.body, this.contentType);
+          payload = converter.fromMessage(this.body, this.contentType);
         } catch {
           payload = this.body;
         }

@@ -48,3 +48,21 @@ export function negotiateHeartbeat(client: [number, number], server: [number, nu
     receive: cx > 0 && sy > 0 ? Math.max(cx, sy) : 0,
   };
 }
+
+/**
+ * The server's heart-beat offer for one session. A client that asks for heart-beats more often
+ * than the configured offer (its `cy` below our `sx`: "send to me every cy ms"), or that offers
+ * to send more often (its `cx` below our `sy`), gets its own rate, rounded up to a multiple of
+ * `floor` and never below it; the CONNECTED frame then carries this offer, and the spec's
+ * max(sx, cy) / max(cx, sy) rule yields the client's rate on both sides (RabbitMQ also answers
+ * per connection). A zero in the configured offer (no heart-beats that way) is kept; rounding to
+ * multiples of the floor bounds the distinct periods the shared heart-beat clocks run.
+ */
+export function sessionOffer(client: [number, number], server: [number, number], floor: number): [number, number] {
+  return [lower(server[0], client[1], floor), lower(server[1], client[0], floor)];
+}
+
+function lower(offer: number, asked: number, floor: number): number {
+  if (offer === 0 || asked === 0 || asked >= offer) return offer;
+  return Math.min(offer, Math.max(floor, Math.ceil(asked / floor) * floor));
+}

@@ -35,7 +35,7 @@ import type { InboundChannel, SessionContext } from '../channel/inbound-channel'
 import { StompError, isStompError } from '../errors';
 import type { Principal, ResolvedOptions } from '../options';
 import { CloseCode, type Connection, type ConnectionEndpoint } from './connection';
-import { negotiateHeartbeat, negotiateVersion, parseHeartbeat } from './negotiate';
+import { negotiateHeartbeat, negotiateVersion, parseHeartbeat, sessionOffer } from './negotiate';
 import { asTextMessage, isBinaryMessage } from './binary';
 import { Outbox, type OutboxLimits } from './outbox';
 import { SubscriptionTable } from './subscription-table';
@@ -341,7 +341,7 @@ export class StompSession implements SessionContext, ConnectionEndpoint, Decoder
       this.host.channel.reportError(this, err, frame);
       return true;
     }
-    this.fail(err, header(frame, 'receipt'));
+    this.fail(err, header(frame, 'receipt'), undefined, frame);
     return false;
   }
 
@@ -486,7 +486,7 @@ export class StompSession implements SessionContext, ConnectionEndpoint, Decoder
   }
 
   private completeConnect(clientHeartbeat: [number, number]): void {
-    const serverHeartbeat = this.host.options.heartbeat;
+    const serverHeartbeat = sessionOffer(clientHeartbeat, this.host.options.heartbeat, this.host.options.heartbeatFloor);
     const beats = negotiateHeartbeat(clientHeartbeat, serverHeartbeat);
     this.state = 'connected';
     if (this.connectTimer !== undefined) clearTimeout(this.connectTimer);
@@ -836,14 +836,14 @@ export class StompSession implements SessionContext, ConnectionEndpoint, Decoder
     this.host.slowConsumer?.(this, { action: 'closed', limit });
     const error = new StompError('STOMP_ERR_SLOW_CONSUMER', `slow consumer: limit ${limit} exceeded (${detail})`);
     this.metrics?.error(error, limit);
-    this.host.options.logger.warn({ sessionId: this.sessionId, limit }, error.message);
+    this.host.options.logger.warn({ sessionId: this.sessionId, user: this.user?.name, limit }, `closing a slow consumer: ${error.message}`);
     // The client is not reading, so a close handshake would never finish: end the socket now.
     this.closeReason = { kind: 'slow-consumer', error };
     this.shutdown(CloseCode.POLICY_VIOLATION, error.code, true);
   }
 
   /** Turns any failure into one ERROR frame and a close. */
-  fail(err: unknown, receiptId: string | undefined, reason?: CloseReason): void {
+  fail(err: unknown, receiptId: string | undefined, reason?: CloseReason, frame?: Frame): void {
     if (!this.isOpen) return;
     this.decoder?.pause();
     let error: StompError;
@@ -855,6 +855,17 @@ export class StompSession implements SessionContext, ConnectionEndpoint, Decoder
     }
     this.metrics?.error(error);
     this.closeReason = reason ?? { kind: 'protocol-error', error };
+    this.host.options.logger.warn(
+      {
+        sessionId: this.sessionId,
+        user: this.user?.name,
+        command: frame?.command,
+        destination: frame === undefined ? undefined : header(frame, 'destination'),
+        code: error.code,
+        reason: error.message,
+      },
+      'ERROR sent; closing the session',
+    );
     const headers: HeaderList = [['message', error.message]];
     if (receiptId !== undefined) headers.push(['receipt-id', receiptId]);
     if (error.headers !== undefined) for (const h of error.headers) headers.push([h[0], h[1]]);

@@ -131,7 +131,10 @@ export class Handshake {
     if (this.anyOrigin || this.originChecked.has(req)) return undefined;
     const origin = header(req, 'origin');
     // No Origin: not a browser (ws, Node, mobile apps), so no ambient cookies to hijack.
-    if (origin !== undefined && !this.isAllowedOrigin(origin, header(req, 'host'))) return { status: 403, reason: 'Origin not allowed' };
+    if (origin !== undefined && !this.isAllowedOrigin(origin, header(req, 'host'))) {
+      this.logger.warn({ status: 403, url: req.url, origin, allowedOrigins: this.describeOrigins() }, 'websocket upgrade refused: origin not allowed (see allowedOrigins)');
+      return { status: 403, reason: 'Origin not allowed' };
+    }
     this.originChecked.add(req);
     return undefined;
   }
@@ -161,9 +164,9 @@ export class Handshake {
         return { accepted: false, status: 500, reason: STATUS_CODES[500]! };
       }
       if (result === undefined || result === true) continue;
-      if (result === false) return rejected({ status: 403 });
+      if (result === false) return this.refused(req, { status: 403 });
       if (typeof result === 'object' && result !== null && typeof result.status === 'number') {
-        if (Number.isInteger(result.status) && result.status >= 400 && result.status <= 599) return rejected(result);
+        if (Number.isInteger(result.status) && result.status >= 400 && result.status <= 599) return this.refused(req, result);
         this.logger.error({ status: result.status, url: req.url }, 'a handshake interceptor refused with a status outside 400-599; answering 500');
         return { accepted: false, status: 500, reason: STATUS_CODES[500]! };
       }
@@ -171,6 +174,17 @@ export class Handshake {
       return { accepted: false, status: 500, reason: STATUS_CODES[500]! };
     }
     return { accepted: true, user: ctx.user, attributes: ctx.attributesIfAny };
+  }
+
+  private refused(req: IncomingMessage, rejection: HandshakeRejection): HandshakeResult {
+    const result = rejected(rejection);
+    if (!result.accepted) this.logger.warn({ status: result.status, url: req.url, reason: result.reason }, 'websocket upgrade refused by a handshake interceptor');
+    return result;
+  }
+
+  private describeOrigins(): string {
+    const list = [...this.exactOrigins, ...this.originPatterns.map((p) => p.source)];
+    return list.length === 0 ? 'same origin only' : list.join(', ');
   }
 
   /** The `after` interceptors; a throw is logged, it does not end the session. */

@@ -81,6 +81,34 @@ describe('message mappings', () => {
     expect(server.broker.stats().published).toBe(published);
   });
 
+  it("gives message.headers the SEND's user headers plus destination, content-type and content-length, as its typings say", async () => {
+    server = await startAppServer();
+    const seen: Array<Record<string, string>> = [];
+    server.broker.handle('/headers', (m, ctx) => {
+      seen.push({ ...m.headers });
+      expect(ctx.headers).toBe(m.headers);
+    });
+    const c = await clients.connect();
+    c.send('SEND', { destination: '/app/headers', 'content-type': 'application/json', 'x-trace': 't1', receipt: 'r1' }, '{"a":"é"}');
+    await untilReceipt(c, 'r1');
+    c.send('SEND', { destination: '/app/headers', receipt: 'r2' }, 'plain');
+    await untilReceipt(c, 'r2');
+    expect(seen).toEqual([
+      { 'x-trace': 't1', destination: '/app/headers', 'content-type': 'application/json', 'content-length': '10' },
+      { destination: '/app/headers', 'content-length': '5' },
+    ]);
+  });
+
+  it("converts the payload an inbound interceptor sees the same way as the handler's", async () => {
+    const views: unknown[] = [];
+    server = await startAppServer({ interceptors: { inbound: [{ preSend: (m) => (m.command === 'SEND' && views.push(m.payload), m) }] } });
+    server.broker.handle('/hello', () => undefined);
+    const c = await clients.connect();
+    c.send('SEND', { destination: '/app/hello', receipt: 'r' }, JSON.stringify({ name: 'Ada' }));
+    await untilReceipt(c, 'r');
+    expect(views).toEqual([{ name: 'Ada' }]);
+  });
+
   it('gives text/* payloads as strings and others as the raw Buffer', async () => {
     server = await startAppServer();
     const payloads: unknown[] = [];
@@ -158,8 +186,8 @@ describe('message mappings', () => {
     expect([a.body.toString(), b.body.toString()]).toEqual(['pong', 'pong']);
   });
 
-  it('answers a SEND to an unmapped application destination with ERROR and close', async () => {
-    server = await startAppServer();
+  it('answers a SEND to an unmapped application destination with ERROR and close under strictDestinations', async () => {
+    server = await startAppServer({ strictDestinations: true });
     const c = await clients.connect();
     c.send('SEND', { destination: '/app/nothing', receipt: 'r' }, '{}');
     const f = await expectError(c, "cannot send to '/app/nothing': no handler is mapped to '/nothing'");
@@ -267,8 +295,8 @@ describe('subscribe mappings', () => {
     expect(m.headers.subscription).toBe('/topic/greetings');
   });
 
-  it('refuses a SUBSCRIBE to an unmapped application destination', async () => {
-    server = await startAppServer();
+  it('refuses a SUBSCRIBE to an unmapped application destination with ERROR and close under strictDestinations', async () => {
+    server = await startAppServer({ strictDestinations: true });
     const c = await clients.connect();
     c.send('SUBSCRIBE', { id: 'x', destination: '/app/none' });
     await expectError(c, "cannot subscribe to '/app/none': no subscribe mapping for '/none'");

@@ -20,7 +20,7 @@ export interface TestServer {
  * and `url` points there.
  */
 export async function startServer(options: BrokerOptions & WebSocketOptions = {}, path = '/ws'): Promise<TestServer> {
-  const broker = createBroker(options);
+  const broker = createBroker({ logger: false, ...options });
   const http = createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.end('ok');

@@ -32,6 +32,7 @@ if (requireChromium('inspector page')) {
 
     beforeEach(async () => {
       broker = createBroker({
+        logger: false,
         heartbeat: [0, 0],
         allowedOrigins: ['https://chat.example'],
         authenticate: (info) => (info.login ? { name: info.login } : undefined),
@@ -87,10 +88,14 @@ if (requireChromium('inspector page')) {
       bob.subscribe('/user/queue/dm', () => received++);
       mallory.subscribe('/topic/<b>bold</b>', () => undefined);
       legacy.send('SUBSCRIBE', { destination: '/topic/chat/lobby' });
-      // Someone who gets it wrong, for the errors table: ERROR and close.
+      // Someone who gets it wrong, for the errors table: refused (told on /user/queue/errors), then leaves.
       const lost = await RawClient.connect(`ws://${base}/ws`);
+      lost.send('SUBSCRIBE', { id: 'e', destination: '/user/queue/errors', receipt: 'e' });
+      await lost.expect('RECEIPT');
       lost.send('SUBSCRIBE', { id: 's', destination: '/nowhere' });
-      await lost.expectError('cannot subscribe to');
+      expect((await lost.expect('MESSAGE')).headers.message).toContain("cannot subscribe to '/nowhere'");
+      lost.send('DISCONNECT', { receipt: 'bye' });
+      await lost.expect('RECEIPT');
       for (let i = 0; i < 3; i++) alice.publish({ destination: '/queue/jobs', body: `job ${i}` });
 
       // Two people chatting at a rate that rises and falls, so the chart has a shape.

@@ -36,6 +36,7 @@ afterEach(async () => {
 /** An http.Server: the inspector first, then an app answering 'app'. STOMP on /ws. */
 async function start(options: Partial<InspectorOptions> = {}): Promise<Running> {
   const broker = createBroker({
+    logger: false,
     heartbeat: [0, 0],
     allowedOrigins: ['https://app.example'],
     authenticate: (info) => (info.login ? { name: info.login } : undefined),
@@ -63,7 +64,7 @@ async function stompUser(url: string, login: string) {
 
 describe('inspector', () => {
   it('cannot be created without an authorize hook', () => {
-    const broker = createBroker();
+    const broker = createBroker({ logger: false });
     expect(() => createInspector(broker, {} as never)).toThrow(/authorize/);
     expect(() => createInspector(broker, { authorize: () => true, path: 'nope' })).toThrow(/must start with '\/'/);
   });
@@ -135,7 +136,7 @@ describe('inspector', () => {
   });
 
   it('serves 404 outside its path when used without next()', async () => {
-    const broker = createBroker();
+    const broker = createBroker({ logger: false });
     const inspector = createInspector(broker, { authorize: () => true, path: '/admin/stomp/' });
     expect(inspector.path).toBe('/admin/stomp');
     const http = createServer((req, res) => inspector(req, res));

@@ -161,8 +161,8 @@ describe('@stomp/stompjs 7', () => {
   it('sees an ERROR frame for a refused frame', async () => {
     const { client } = await connected();
     const error = new Promise<string>((resolve) => (client.onStompError = (f) => resolve(f.headers.message)));
-    client.publish({ destination: '/nowhere/x', body: 'x' });
-    expect(await error).toContain("cannot send to '/nowhere/x'");
+    client.publish({ destination: '/topic/x', headers: { transaction: 'never-begun' }, body: 'x' });
+    expect(await error).toContain("transaction 'never-begun'");
   });
 });
 

@@ -146,7 +146,9 @@ describe('frame validation', () => {
     await d.expectError("ACK frame is missing the required 'message-id' header");
   });
 
-  it('refuses destinations outside the broker prefixes', async () => {
+  it('refuses destinations outside the broker prefixes with ERROR and close under strictDestinations', async () => {
+    await server.close();
+    server = await startServer({ heartbeat: [0, 0], strictDestinations: true });
     const c = await connect();
     c.send('SEND', { destination: '/elsewhere/x' }, 'x');
     await c.expectError("cannot send to '/elsewhere/x'");
@@ -472,6 +474,42 @@ describe('heart-beats', () => {
     clients.push(c);
     expect(c.frames[0].headers['heart-beat']).toBe('50,50');
     await c.waitFor(() => c.heartbeats >= 3, 2000, 'heart-beats');
+  });
+
+  it('sends heart-beats at the rate a client asks for when it is faster than the offer, and says so in its CONNECTED', async () => {
+    await server.close();
+    server = await startServer({ heartbeat: [1000, 1000], heartbeatFloor: 50 });
+    const c = await RawClient.connect(server.url, { 'accept-version': '1.2', 'heart-beat': '0,120' });
+    clients.push(c);
+    // 120 ms rounded up to a multiple of the 50 ms floor; the offer the other way is unchanged.
+    expect(c.frames[0].headers['heart-beat']).toBe('150,1000');
+    const start = Date.now();
+    await c.waitFor(() => c.heartbeats >= 3, 2000, 'heart-beats');
+    expect(Date.now() - start).toBeLessThan(1000); // at the asked-for rate, not the 1000 ms offer
+    const other = await RawClient.connect(server.url, { 'accept-version': '1.2', 'heart-beat': '0,10' });
+    clients.push(other);
+    expect(other.frames[0].headers['heart-beat']).toBe('50,1000'); // never below the floor
+  });
+
+  it('checks the silence of a client that offered faster heart-beats at its own rate', async () => {
+    await server.close();
+    server = await startServer({ heartbeat: [0, 5000], heartbeatFloor: 50 });
+    const c = await RawClient.connect(server.url, { 'accept-version': '1.2', 'heart-beat': '70,0' });
+    clients.push(c);
+    expect(c.frames[0].headers['heart-beat']).toBe('0,100');
+    const f = await c.expectError('heart-beat timeout', 2000);
+    expect(f.headers.message).toMatch(/limit 200 ms/); // 100 ms × heartbeatGrace 2, not 5000 × 2
+  });
+
+  it('lowers the offer per session only as far as the 1000 ms default floor', async () => {
+    await server.close();
+    server = await startServer({});
+    const [stompjsTests, slow] = await Promise.all(
+      ['1000,1000', '20000,30000'].map((hb) => RawClient.connect(server.url, { 'accept-version': '1.2', 'heart-beat': hb })),
+    );
+    clients.push(stompjsTests, slow);
+    expect(stompjsTests.frames[0].headers['heart-beat']).toBe('1000,1000');
+    expect(slow.frames[0].headers['heart-beat']).toBe('10000,10000'); // slower requests keep the configured offer
   });
 
   it('drops a client that promised heart-beats and went silent, with an ERROR', async () => {

@@ -314,3 +314,34 @@ describe('handshake over a real server', () => {
     expect(await refusedUpgrade(server.url)).toMatchObject({ status: 503, body: 'server shutting down' });
   });
 });
+
+describe('refused upgrades in the log', () => {
+  let logged: TestServer | undefined;
+
+  afterEach(async () => {
+    await logged?.close();
+    logged = undefined;
+  });
+
+  it('warns with the status, URL and reason for a foreign origin (403), an interceptor refusal (401) and an unknown path (404)', async () => {
+    const warnings: Array<[Record<string, unknown>, string | undefined]> = [];
+    const noop = (): void => {};
+    const logger: Logger = { debug: noop, info: noop, error: noop, warn: (obj, msg) => warnings.push([obj as Record<string, unknown>, msg]) };
+    logged = await startServer({
+      heartbeat: [0, 0],
+      logger,
+      handshake: [{ before: (req) => (req.url?.includes('token=') ? true : { status: 401, reason: 'token required' }) }],
+    });
+    expect((await refusedUpgrade(`${logged.url}?token=x`, { headers: { origin: 'https://evil.example' } })).status).toBe(403);
+    expect((await refusedUpgrade(logged.url)).status).toBe(401);
+    expect((await refusedUpgrade(logged.url.replace('/ws', '/nope'))).status).toBe(404);
+    expect(warnings).toEqual([
+      [
+        { status: 403, url: '/ws?token=x', origin: 'https://evil.example', allowedOrigins: 'same origin only' },
+        'websocket upgrade refused: origin not allowed (see allowedOrigins)',
+      ],
+      [{ status: 401, url: '/ws', reason: 'token required' }, 'websocket upgrade refused by a handshake interceptor'],
+      [{ status: 404, url: '/nope', path: '/ws' }, 'websocket upgrade refused: no STOMP endpoint at this path'],
+    ]);
+  });
+});
