@@ -6,7 +6,8 @@
  *   STOMP_HEARTBEAT=cx,cy     the server's heart-beat offer in ms (default 10000,10000)
  *
  * Routes: the page (public/), the @stomp/stompjs bundle at /vendor/stomp.umd.min.js, GET /health,
- * POST /api/announce {text} (broadcast to /topic/chat/lobby through `req.stomp`), STOMP on /ws.
+ * POST /api/announce {text} (broadcast to /topic/chat/lobby through `req.stomp`), STOMP on /ws,
+ * the inspector at /stomp-inspector (from this machine only: inspector.ts).
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -25,6 +26,7 @@ import {
   type ChatOptions,
   type RunningChat,
 } from './chat';
+import { fromLoopback, INSPECTOR_PATH } from './inspector';
 
 export type { RunningChat };
 
@@ -34,6 +36,7 @@ export async function start(port = 0, options: ChatOptions = {}): Promise<Runnin
   const app = express();
   app.disable('x-powered-by');
   app.use(stomp); // req.stomp: the messaging template
+  app.use(stomp.inspector({ path: INSPECTOR_PATH, authorize: fromLoopback }));
 
   app.get('/health', (_req, res) => {
     res.json(health(broker));
