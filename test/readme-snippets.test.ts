@@ -9,6 +9,8 @@
  * `declare const sessionMiddleware: RequestHandler; // the app's own session middleware`.
  * New snippets are picked up without touching this file. Fences other than ```ts/```typescript
  * (```js, ```sh, plain ```) are not checked.
+ *
+ * Also: no README table is cut in two (rows after a paragraph inside a table render as running text).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -119,5 +121,30 @@ describe('README snippets', () => {
 
   it.each(snippets.map((s) => [`${s.readme}:${s.line}`, s] as const))('the snippet at %s states its imports and type-checks for a strict nodenext consumer', (_where, snippet) => {
     expect(diagnostics.get(snippet.fileName)).toEqual([]);
+  });
+});
+
+/** Table rows that do not belong to a table: a `|` line that follows a non-table line but is no header (no `| --- |` line after it) renders as running text. */
+function orphanRows(readme: string, text: string): string[] {
+  const lines = text.split('\n');
+  const found: string[] = [];
+  let fence: string | undefined;
+  lines.forEach((line, i) => {
+    const marker = /^\s*(`{3,}|~{3,})/.exec(line)?.[1];
+    if (marker !== undefined && (fence === undefined || marker.startsWith(fence))) {
+      fence = fence === undefined ? marker : undefined;
+      return;
+    }
+    if (fence !== undefined || !line.startsWith('|')) return;
+    const previous = lines[i - 1] ?? '';
+    const startsTable = !previous.startsWith('|');
+    if (startsTable && !/^\|\s*:?-{3,}/.test(lines[i + 1] ?? '')) found.push(`${readme}:${i + 1}: ${line.slice(0, 60)}`);
+  });
+  return found;
+}
+
+describe('README tables', () => {
+  it.each(readmes())('%s has no table rows cut off from their table', (readme) => {
+    expect(orphanRows(readme, readFileSync(join(root, readme), 'utf8'))).toEqual([]);
   });
 });
