@@ -1,8 +1,7 @@
 'use strict';
 /**
- * The Node peer, stomp-broker-js 1.3.0 (ws 5 nested), set up as in
- * /work/shared/reference/node-peers.md §1: heart-beats off (its default), an `error` listener
- * attached so one bad socket does not kill the process. Note: it never delivers a message to the
+ * The Node peer, stomp-broker-js 1.3.0 (ws 5 nested), with its defaults (heart-beats off) and an
+ * `error` listener attached, so one bad socket does not kill the process. Note: it never delivers a message to the
  * session that sent it, so publishers and subscribers are separate connections in every scenario.
  */
 const StompServer = require('stomp-broker-js');

@@ -23,13 +23,20 @@ import {
   type ChatOptions,
   type RunningChat,
 } from './chat';
+import { fromLoopback, INSPECTOR_PATH } from './inspector';
 
 export type { RunningChat };
 
 export async function start(port = 0, options: ChatOptions = {}): Promise<RunningChat> {
   const broker = createChatBroker(options);
   const app = Fastify({ logger: false, bodyLimit: 16 * 1024 });
-  await app.register(stompPlugin, { broker, path: '/ws', sockjs: SOCKJS_OPTIONS, shutdown: { timeout: 2000 } });
+  await app.register(stompPlugin, {
+    broker,
+    path: '/ws',
+    sockjs: SOCKJS_OPTIONS,
+    shutdown: { timeout: 2000 },
+    inspector: { path: INSPECTOR_PATH, authorize: (request) => fromLoopback(request.raw) },
+  });
 
   app.get('/health', async () => health(broker));
 

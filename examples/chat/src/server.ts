@@ -8,7 +8,8 @@
  *
  * Routes: the page (public/), the @stomp/stompjs bundle at /vendor/stomp.umd.min.js, the
  * sockjs-client bundle at /vendor/sockjs.min.js, GET /health, POST /api/announce {text} (broadcast
- * to /topic/chat/lobby through `req.stomp`), STOMP on /ws and over SockJS at /sockjs.
+ * to /topic/chat/lobby through `req.stomp`), STOMP on /ws and over SockJS at /sockjs, the
+ * inspector at /stomp-inspector (from this machine only: inspector.ts).
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -28,6 +29,7 @@ import {
   type ChatOptions,
   type RunningChat,
 } from './chat';
+import { fromLoopback, INSPECTOR_PATH } from './inspector';
 
 export type { RunningChat };
 
@@ -37,6 +39,7 @@ export async function start(port = 0, options: ChatOptions = {}): Promise<Runnin
   const app = express();
   app.disable('x-powered-by');
   app.use(stomp); // req.stomp: the messaging template
+  app.use(stomp.inspector({ path: INSPECTOR_PATH, authorize: fromLoopback }));
 
   app.get('/health', (_req, res) => {
     res.json(health(broker));

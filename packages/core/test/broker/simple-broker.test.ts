@@ -227,8 +227,8 @@ describe('SimpleBroker queues', () => {
     expect(broker.isQueueDestination('/queue.a')).toBe(true);
     expect(broker.isQueueDestination('/queues/a')).toBe(false);
     expect(broker.isQueueDestination('/topic/a')).toBe(false);
-    const custom = newBroker({ queuePrefixes: ['/work/', 'jms.queue.'] });
-    expect(custom.isQueueDestination('/work/x')).toBe(true);
+    const custom = newBroker({ queuePrefixes: ['/jobs/', 'jms.queue.'] });
+    expect(custom.isQueueDestination('/jobs/x')).toBe(true);
     expect(custom.isQueueDestination('jms.queue.x')).toBe(true);
     expect(custom.isQueueDestination('/queue/x')).toBe(false);
     // A topic under custom prefixes: both subscribers get it.

@@ -1,6 +1,6 @@
 /**
- * The raw-frame probes that found stomp-broker-js's crash and conformance bugs
- * (shared/reference/node-peers.md §1), replayed against our server; each asserts what STOMP 1.2
+ * The raw-frame probes that found stomp-broker-js 1.3.0's crash and conformance bugs (when we
+ * reviewed the Node peers), replayed against our server; each asserts what STOMP 1.2
  * requires instead. After every probe the server must hold no session, subscription, unacked
  * delivery or timer of it.
  */
