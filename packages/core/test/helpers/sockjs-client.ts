@@ -11,6 +11,14 @@ import SockJS from 'sockjs-client';
 export const SOCKJS_TRANSPORTS = ['websocket', 'xhr-streaming', 'xhr-polling', 'eventsource'] as const;
 export type SockJsTransport = (typeof SOCKJS_TRANSPORTS)[number];
 
+/** How the URL of each transport's receiving request (the one that opens a session) ends. */
+export const SOCKJS_RECEIVE_PATHS: Record<SockJsTransport, string> = {
+  websocket: '/websocket',
+  'xhr-streaming': '/xhr_streaming',
+  'xhr-polling': '/xhr',
+  eventsource: '/eventsource',
+};
+
 export function sockJsClient(url: string, transport: SockJsTransport, extra: Partial<ConstructorParameters<typeof Client>[0]> = {}): Client {
   return new Client({
     webSocketFactory: () => new SockJS(url, undefined, { transports: [transport] }),

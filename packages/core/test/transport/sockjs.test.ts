@@ -10,7 +10,7 @@ import request from 'supertest';
 import WebSocket from 'ws';
 import { createBroker, silentLogger, type BrokerOptions, type HandshakeInterceptor, type StompBroker, type StompSession } from '../../src';
 import type { SockJsOptions } from '../../src/transport/sockjs';
-import { nextStompError, SOCKJS_TRANSPORTS, sockJsClient, sockJsConnected } from '../helpers/sockjs-client';
+import { nextStompError, SOCKJS_RECEIVE_PATHS, SOCKJS_TRANSPORTS, sockJsClient, sockJsConnected } from '../helpers/sockjs-client';
 import { listen } from '../helpers/inbox';
 import { nextEvent } from './ws-helpers';
 import type { Client } from '@stomp/stompjs';
@@ -126,8 +126,7 @@ describe.each(SOCKJS_TRANSPORTS)('STOMP over SockJS %s', (transport) => {
     const { broker, url } = await start({ handshake: [refuse] });
     const client = track(sockJsClient(url, transport));
     await expect(sockJsConnected(client)).rejects.toThrow(/closed before CONNECTED/);
-    const path = { websocket: '/websocket', 'xhr-streaming': '/xhr_streaming', 'xhr-polling': '/xhr', eventsource: '/eventsource' }[transport];
-    expect(seen.some((u) => u.split('?')[0].endsWith(path))).toBe(true);
+    expect(seen.some((u) => u.split('?')[0].endsWith(SOCKJS_RECEIVE_PATHS[transport]))).toBe(true);
     expect(seen.some((u) => u.includes('/info'))).toBe(false);
     expect(broker.stats().connectionsOpened).toBe(0);
   });
