@@ -156,8 +156,7 @@ class Conn extends StompConn {
       chunk = chunk.subarray(end + 4);
       if (chunk.length === 0) return;
     }
-    this.parse(chunk);
-    if (this.onChunkEnd !== null) this.onChunkEnd(this);
+    super.onData(chunk);
   }
 
   parse(chunk) {

@@ -5,7 +5,7 @@
  * found on the socket. This base opens the socket, keeps the waiters for CONNECTED, and handles
  * the control frames (CONNECTED, ERROR) once a subclass has found one; the subclass supplies
  * `frame(command, headers, body)` (the wire bytes of one STOMP frame), `connected()` (what to write
- * once the TCP connection is up) and `onData(chunk)` (its parser, on the hot path).
+ * once the TCP connection is up) and `parse(chunk)` (its frame parser, on the hot path).
  */
 const net = require('node:net');
 
@@ -63,6 +63,12 @@ class StompConn {
       this.waiters.push({ kind: C, resolve: () => done(), reject: done });
       socket.on('data', (chunk) => this.onData(chunk));
     });
+  }
+
+  /** One socket read: parsed, then `onChunkEnd` (to flush batched ACKs or top up a publish window). */
+  onData(chunk) {
+    this.parse(chunk);
+    if (this.onChunkEnd !== null) this.onChunkEnd(this);
   }
 
   write(buf) {

@@ -55,11 +55,6 @@ class Conn extends StompConn {
     this.socket.write(this.connectFrame);
   }
 
-  onData(chunk) {
-    this.parse(chunk);
-    if (this.onChunkEnd !== null) this.onChunkEnd(this);
-  }
-
   parse(chunk) {
     const now = nowUs();
     const n = chunk.length;
