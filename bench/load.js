@@ -170,14 +170,37 @@ async function waitDrained(done, ms = 3000) {
 // ---- scenarios --------------------------------------------------------------------------------
 
 async function fanout(p) {
-  const destination = '/topic/bench.fanout';
+  return topicFanout(p, { destination: '/topic/bench.fanout', ports: [PORT], concurrency: 200, settleMs: 100, unrelated: true });
+}
+
+/** 1 publisher on ports[0] → N subscribers spread over `spec.ports` (relay nodes, or Web-STOMP). */
+async function fanoutNodes(p) {
+  const ports = spec.ports || [PORT];
+  return topicFanout(p, {
+    destination: p.destination,
+    ports,
+    connOptions: { path: p.path || '/ws' },
+    headers: p.connectHeaders || {},
+    concurrency: 50,
+    settleMs: 200,
+    extra: { nodes: ports.length },
+    destroy: true,
+  });
+}
+
+/**
+ * The closed-loop topic fan-out both scenarios above run: 1 publisher on ports[0] → N subscribers
+ * of `destination`, round-robin over `ports`. `unrelated`: open p.otherSubs unrelated
+ * subscriptions first and report them; `destroy`: close every connection once measured.
+ */
+async function topicFanout(p, { destination, ports, connOptions = {}, headers = {}, concurrency, settleMs, unrelated = false, extra = {}, destroy = false }) {
   const meter = new Meter();
   let delivered = 0;
   let sent = 0;
   let running = false;
   const tpl = new SendTemplate(destination, p.bodyBytes);
   const n = p.subscribers;
-  const pub = await new Conn(PORT).open();
+  const pub = await new Conn(ports[0], connOptions).open(headers);
   const pump = () => {
     if (!running) return;
     const room = Math.floor(p.window - (sent - delivered / n));
@@ -191,19 +214,19 @@ async function fanout(p) {
     meter.record(latency);
   };
   const subs = await openMany(n, async (i) => {
-    const c = await new Conn(PORT, { onMessage, onChunkEnd: pump }).open();
+    const c = await new Conn(ports[i % ports.length], { ...connOptions, onMessage, onChunkEnd: pump }).open(headers);
     c.subscribe(destination, 'sub-' + i);
     return c;
-  });
+  }, concurrency);
   let others = [];
   let setupMs = 0;
-  if (p.otherSubs > 0) {
+  if (unrelated && p.otherSubs > 0) {
     const t = performance.now();
     others = await openUnrelated(pub, p.otherSubs, p.otherConns, p.otherPatterns);
     setupMs = performance.now() - t;
   }
   await barrier(pub, destination, subs);
-  await sleep(100);
+  await sleep(settleMs);
   delivered = 0;
   sent = 0;
   running = true;
@@ -211,14 +234,16 @@ async function fanout(p) {
   const timer = setInterval(pump, 5); // never stall on a lost wake-up
   const result = await measure(meter, () => delivered, p, {
     connections: n + 1 + others.length,
-    unrelatedSubscriptions: p.otherSubs || 0,
-    unrelatedPatterns: p.otherPatterns || 0,
-    unrelatedSetupMs: setupMs,
+    ...(unrelated
+      ? { unrelatedSubscriptions: p.otherSubs || 0, unrelatedPatterns: p.otherPatterns || 0, unrelatedSetupMs: setupMs }
+      : {}),
+    ...extra,
   });
   running = false;
   clearInterval(timer);
   await waitDrained(() => delivered >= sent * n);
   result.errors = collectErrors([pub, ...subs, ...others]);
+  if (destroy) for (const c of [pub, ...subs]) c.destroy();
   return result;
 }
 
@@ -438,52 +463,6 @@ async function idle(p) {
     serverRssHalfMB: a.rss / 1048576,
     errors: collectErrors(conns),
   };
-}
-
-/** 1 publisher on ports[0] → N subscribers spread over `spec.ports` (relay nodes, or Web-STOMP). */
-async function fanoutNodes(p) {
-  const ports = spec.ports || [PORT];
-  const destination = p.destination;
-  const connOptions = { path: p.path || '/ws' };
-  const headers = p.connectHeaders || {};
-  const meter = new Meter();
-  let delivered = 0;
-  let sent = 0;
-  let running = false;
-  const tpl = new SendTemplate(destination, p.bodyBytes);
-  const n = p.subscribers;
-  const pub = await new Conn(ports[0], connOptions).open(headers);
-  const pump = () => {
-    if (!running) return;
-    const room = Math.floor(p.window - (sent - delivered / n));
-    if (room > 0) {
-      pub.write(tpl.batch(room));
-      sent += room;
-    }
-  };
-  const onMessage = (conn, latency) => {
-    delivered++;
-    meter.record(latency);
-  };
-  const subs = await openMany(n, async (i) => {
-    const c = await new Conn(ports[i % ports.length], { ...connOptions, onMessage, onChunkEnd: pump }).open(headers);
-    c.subscribe(destination, 'sub-' + i);
-    return c;
-  }, 50);
-  await barrier(pub, destination, subs);
-  await sleep(200);
-  delivered = 0;
-  sent = 0;
-  running = true;
-  pump();
-  const timer = setInterval(pump, 5);
-  const result = await measure(meter, () => delivered, p, { connections: n + 1, nodes: ports.length });
-  running = false;
-  clearInterval(timer);
-  await waitDrained(() => delivered >= sent * n);
-  result.errors = collectErrors([pub, ...subs]);
-  for (const c of [pub, ...subs]) c.destroy();
-  return result;
 }
 
 const SCENARIOS = { fanout, streams, latency, queue, idle, 'fanout-nodes': fanoutNodes };

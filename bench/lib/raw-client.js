@@ -18,9 +18,9 @@
  * Latency uses one clock: the load generator both publishes and receives, so the timestamp is
  * `performance.now()` of this very process, in microseconds.
  */
-const net = require('node:net');
 const crypto = require('node:crypto');
 const { performance } = require('node:perf_hooks');
+const { StompConn, stompBytes } = require('./stomp-conn');
 
 const TS_DIGITS = 12;
 const TAIL = TS_DIGITS + 1; // digits + NUL
@@ -29,8 +29,6 @@ const TAIL = TS_DIGITS + 1; // digits + NUL
 const CAP = TAIL + 1;
 const HEAD_CAPTURE = 160;
 const M = 0x4d; // 'M'ESSAGE
-const C = 0x43; // 'C'ONNECTED
-const E = 0x45; // 'E'RROR
 
 function nowUs() {
   return Math.floor(performance.now() * 1000);
@@ -59,9 +57,7 @@ function wsFrame(payload) {
 
 /** One STOMP frame wrapped in one WebSocket frame. */
 function stompFrame(command, headers, body = '') {
-  let text = command + '\n';
-  for (const name of Object.keys(headers)) text += name + ':' + headers[name] + '\n';
-  return wsFrame(Buffer.from(text + '\n' + body + '\0', 'utf8'));
+  return wsFrame(stompBytes(command, headers, body));
 }
 
 /**
@@ -107,18 +103,10 @@ class SendTemplate {
  * first bytes of the frame when `captureHead` is set, else undefined); `onChunkEnd(conn)` after
  * each socket read was processed (to flush batched ACKs or top up a publish window).
  */
-class Conn {
+class Conn extends StompConn {
   constructor(port, options = {}) {
-    this.port = port;
-    this.host = options.host || '127.0.0.1';
+    super(port, options);
     this.path = options.path || '/ws';
-    this.captureHead = options.captureHead === true;
-    this.onMessage = options.onMessage || null;
-    this.onChunkEnd = options.onChunkEnd || null;
-    this.received = 0;
-    this.errors = [];
-    this.socket = null;
-    this.closed = false;
     this.upgraded = false;
     this.httpBuf = null;
     // WebSocket frame parser state.
@@ -132,68 +120,20 @@ class Conn {
     this.tail = Buffer.alloc(CAP);
     this.head = this.captureHead ? Buffer.alloc(HEAD_CAPTURE) : null;
     this.headLen = 0;
-    this.ctrl = [];
-    this.waiters = []; // {kind, resolve, reject}
   }
 
-  /** TCP connect, WebSocket upgrade, STOMP CONNECT; resolves on CONNECTED. */
-  open(connectHeaders = {}, timeoutMs = 20000) {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.destroy();
-        reject(new Error('connect timeout'));
-      }, timeoutMs);
-      const done = (err) => {
-        clearTimeout(timer);
-        if (err) reject(err);
-        else resolve(this);
-      };
-      const socket = net.connect({ port: this.port, host: this.host, noDelay: true });
-      this.socket = socket;
-      socket.on('error', (err) => {
-        this.errors.push(err.message);
-        done(err);
-      });
-      socket.on('close', () => {
-        this.closed = true;
-        const waiters = this.waiters;
-        this.waiters = [];
-        for (const w of waiters) w.reject(new Error('connection closed: ' + (this.errors.join('; ') || 'by peer')));
-      });
-      socket.on('connect', () => {
-        const key = crypto.randomBytes(16).toString('base64');
-        socket.write(
-          `GET ${this.path} HTTP/1.1\r\nHost: ${this.host}:${this.port}\r\nUpgrade: websocket\r\n` +
-            `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
-            `Sec-WebSocket-Protocol: v12.stomp, v11.stomp, v10.stomp\r\n\r\n`,
-        );
-      });
-      this.waiters.push({
-        kind: C,
-        resolve: () => done(),
-        reject: done,
-      });
-      this.connectFrame = stompFrame('CONNECT', {
-        'accept-version': '1.2,1.1,1.0',
-        host: '127.0.0.1',
-        'heart-beat': '0,0',
-        ...connectHeaders,
-      });
-      socket.on('data', (chunk) => this.onData(chunk));
-    });
+  frame(command, headers, body) {
+    return stompFrame(command, headers, body);
   }
 
-  write(buf) {
-    if (!this.closed) this.socket.write(buf);
-  }
-
-  subscribe(destination, id, ack = 'auto') {
-    this.write(stompFrame('SUBSCRIBE', { id, destination, ack }));
-  }
-
-  destroy() {
-    if (this.socket && !this.socket.destroyed) this.socket.destroy();
-    this.closed = true;
+  /** The WebSocket upgrade; CONNECT follows the 101 (onData). */
+  connected() {
+    const key = crypto.randomBytes(16).toString('base64');
+    this.socket.write(
+      `GET ${this.path} HTTP/1.1\r\nHost: ${this.host}:${this.port}\r\nUpgrade: websocket\r\n` +
+        `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
+        `Sec-WebSocket-Protocol: v12.stomp, v11.stomp, v10.stomp\r\n\r\n`,
+    );
   }
 
   onData(chunk) {
@@ -216,8 +156,7 @@ class Conn {
       chunk = chunk.subarray(end + 4);
       if (chunk.length === 0) return;
     }
-    this.parse(chunk);
-    if (this.onChunkEnd !== null) this.onChunkEnd(this);
+    super.onData(chunk);
   }
 
   parse(chunk) {
@@ -293,21 +232,7 @@ class Conn {
       this.socket.end();
       return;
     }
-    if (kind === C) {
-      this.version = /\nversion:([^\n]*)/.exec(payload.toString('utf8'))?.[1];
-      this.settle(C);
-    } else if (kind === E) {
-      const text = payload.toString('utf8').replace(/\0$/, '');
-      this.errors.push('ERROR frame: ' + text.slice(0, 300));
-      const waiters = this.waiters;
-      this.waiters = [];
-      for (const w of waiters) w.reject(new Error(text.slice(0, 300)));
-    }
-  }
-
-  settle(kind) {
-    const idx = this.waiters.findIndex((w) => w.kind === kind);
-    if (idx !== -1) this.waiters.splice(idx, 1)[0].resolve();
+    this.control(kind, payload);
   }
 }
 

@@ -11,26 +11,20 @@
  * in raw-client.js, MESSAGE bodies are never copied or decoded: only their first bytes (for `ack`)
  * and the 12-digit timestamp before the NUL are looked at.
  */
-const net = require('node:net');
 const { SendTemplate: WsSendTemplate, nowUs, headerFromHead, openMany } = require('./raw-client');
+const { StompConn, stompBytes } = require('./stomp-conn');
 
 const TS_DIGITS = 12;
 const TAIL = TS_DIGITS + 1; // digits + NUL
 const HEAD_CAPTURE = 160;
 const M = 0x4d; // 'M'ESSAGE
-const C = 0x43; // 'C'ONNECTED
-const E = 0x45; // 'E'RROR
 const LF = 0x0a;
 const CR = 0x0d;
 const BLANK_LINE = Buffer.from('\n\n');
 const CONTENT_LENGTH = Buffer.from('\ncontent-length:');
 
 /** One STOMP frame as bytes on the stream. */
-function stompFrame(command, headers, body = '') {
-  let text = command + '\n';
-  for (const name of Object.keys(headers)) text += name + ':' + headers[name] + '\n';
-  return Buffer.from(text + '\n' + body + '\0', 'utf8');
-}
+const stompFrame = stompBytes;
 
 /** raw-client.js's SEND template, framed for TCP. */
 class SendTemplate extends WsSendTemplate {
@@ -39,17 +33,9 @@ class SendTemplate extends WsSendTemplate {
   }
 }
 
-class Conn {
+class Conn extends StompConn {
   constructor(port, options = {}) {
-    this.port = port;
-    this.host = options.host || '127.0.0.1';
-    this.captureHead = options.captureHead === true;
-    this.onMessage = options.onMessage || null;
-    this.onChunkEnd = options.onChunkEnd || null;
-    this.received = 0;
-    this.errors = [];
-    this.socket = null;
-    this.closed = false;
+    super(port, options);
     // Stream parser state: a header block carried over from the last read, the body bytes still
     // to skip (content-length + NUL), or -1 = seek the NUL (no content-length).
     this.carry = null;
@@ -58,56 +44,15 @@ class Conn {
     this.tail = Buffer.alloc(TAIL);
     this.tailLen = 0;
     this.head = null;
-    this.ctrl = [];
-    this.waiters = [];
   }
 
-  /** TCP connect, STOMP CONNECT; resolves on CONNECTED. */
-  open(connectHeaders = {}, timeoutMs = 20000) {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.destroy();
-        reject(new Error('connect timeout'));
-      }, timeoutMs);
-      const done = (err) => {
-        clearTimeout(timer);
-        if (err) reject(err);
-        else resolve(this);
-      };
-      const socket = net.connect({ port: this.port, host: this.host, noDelay: true });
-      this.socket = socket;
-      socket.on('error', (err) => {
-        this.errors.push(err.message);
-        done(err);
-      });
-      socket.on('close', () => {
-        this.closed = true;
-        const waiters = this.waiters;
-        this.waiters = [];
-        for (const w of waiters) w.reject(new Error('connection closed: ' + (this.errors.join('; ') || 'by peer')));
-      });
-      socket.on('connect', () => {
-        socket.write(stompFrame('CONNECT', { 'accept-version': '1.2,1.1,1.0', host: '127.0.0.1', 'heart-beat': '0,0', ...connectHeaders }));
-      });
-      this.waiters.push({ kind: C, resolve: () => done(), reject: done });
-      socket.on('data', (chunk) => {
-        this.parse(chunk);
-        if (this.onChunkEnd !== null) this.onChunkEnd(this);
-      });
-    });
+  frame(command, headers, body) {
+    return stompFrame(command, headers, body);
   }
 
-  write(buf) {
-    if (!this.closed) this.socket.write(buf);
-  }
-
-  subscribe(destination, id, ack = 'auto') {
-    this.write(stompFrame('SUBSCRIBE', { id, destination, ack }));
-  }
-
-  destroy() {
-    if (this.socket && !this.socket.destroyed) this.socket.destroy();
-    this.closed = true;
+  /** No handshake on TCP: CONNECT at once. */
+  connected() {
+    this.socket.write(this.connectFrame);
   }
 
   parse(chunk) {
@@ -216,17 +161,7 @@ class Conn {
     }
     const payload = this.ctrl.length === 1 ? this.ctrl[0] : Buffer.concat(this.ctrl);
     this.ctrl = [];
-    if (kind === C) {
-      this.version = /\nversion:([^\n]*)/.exec(payload.toString('utf8'))?.[1];
-      const idx = this.waiters.findIndex((w) => w.kind === C);
-      if (idx !== -1) this.waiters.splice(idx, 1)[0].resolve();
-    } else if (kind === E) {
-      const text = payload.toString('utf8').replace(/\0$/, '');
-      this.errors.push('ERROR frame: ' + text.slice(0, 300));
-      const waiters = this.waiters;
-      this.waiters = [];
-      for (const w of waiters) w.reject(new Error(text.slice(0, 300)));
-    }
+    this.control(kind, payload);
   }
 }
 

@@ -2,12 +2,15 @@
  * Drives the chat demo with @stomp/stompjs 7 in Node (ws stands in for the browser's WebSocket),
  * on both flavours. Every wait is on a frame, with a deadline; no sleeps decide an outcome.
  */
-import { Client, type IMessage, type StompHeaders } from '@stomp/stompjs';
+import { Client, type StompHeaders } from '@stomp/stompjs';
 import WebSocket from 'ws';
 import type { StompBroker } from '@stompkit/core';
 import type { ChatOptions } from '../src/chat';
 import { start as startExpress } from '../src/server';
 import { start as startFastify } from '../src/fastify-server';
+
+// The subscription inbox the core's own tests use.
+export { listen, type Inbox } from '../../../packages/core/test/helpers/inbox';
 
 export interface Running {
   url: string;
@@ -20,12 +23,6 @@ export const flavours: Array<[name: string, start: (port: number, options?: Chat
   ['express', startExpress],
   ['fastify', startFastify],
 ];
-
-export interface Inbox {
-  readonly messages: IMessage[];
-  next(timeoutMs?: number): Promise<IMessage>;
-  nextJson<T = any>(timeoutMs?: number): Promise<T>;
-}
 
 export class Clients {
   private readonly open: Client[] = [];
@@ -63,44 +60,6 @@ export class Clients {
   async closeAll(): Promise<void> {
     await Promise.all(this.open.splice(0).map((c) => c.deactivate()));
   }
-}
-
-/** Subscribes; resolves once the server confirmed (RECEIPT) — for a subscribe mapping, after its reply was sent. */
-export async function listen(client: Client, destination: string, headers: StompHeaders = {}): Promise<Inbox> {
-  const messages: IMessage[] = [];
-  let wake: (() => void) | undefined;
-  const receipt = `r-${Math.random().toString(36).slice(2)}`;
-  const confirmed = new Promise<void>((resolve) => client.watchForReceipt(receipt, () => resolve()));
-  client.subscribe(
-    destination,
-    (m) => {
-      messages.push(m);
-      wake?.();
-    },
-    { ...headers, receipt },
-  );
-  await confirmed;
-  const next = async (timeoutMs = 5000): Promise<IMessage> => {
-    const deadline = Date.now() + timeoutMs;
-    while (messages.length === 0) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for a message on ${destination}`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 50);
-        wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-    }
-    return messages.shift()!;
-  };
-  return {
-    messages,
-    next,
-    async nextJson(timeoutMs) {
-      return JSON.parse((await next(timeoutMs)).body);
-    },
-  };
 }
 
 /** SEND and wait for its RECEIPT: the handler has finished when this resolves. */

@@ -84,29 +84,45 @@ export function runMiddleware(
     res.on('finish', onFinish);
     socket.on('close', onClose);
 
-    let index = 0;
-    const next = (err?: unknown): void => {
-      if (settled) return;
-      if (res.headersSent || res.writableEnded) return; // answered; 'finish' settles
-      if (err !== undefined && err !== 'route' && err !== 'router') {
-        settle(errorOutcome(err));
-        return;
-      }
-      let handler = middleware[index++];
-      while (handler !== undefined && handler.length === 4) handler = middleware[index++]; // error handlers: not in this chain
-      if (handler === undefined) {
-        settle({ kind: 'next' });
-        return;
-      }
-      try {
-        const result: unknown = handler(req as never, res as never, next);
-        if (result instanceof Promise) result.then(undefined, (e: unknown) => next(e ?? new Error('rejected')));
-      } catch (e) {
-        next(e ?? new Error('thrown'));
-      }
-    };
-    next();
+    runChain(middleware, req, res, settle, () => settled);
   });
+}
+
+/**
+ * Calls `middleware` in order as Express's router does: error handlers (four parameters) are not
+ * part of this chain, `next('route')` / `next('router')` go on, `next(err)` and a throw or rejection
+ * end it with an error outcome, and the end of the chain is `next`. A middleware that answered is
+ * left alone: the caller's 'finish' listener settles.
+ */
+function runChain(
+  middleware: readonly RequestHandler[],
+  req: IncomingMessage,
+  res: ServerResponse,
+  settle: (outcome: MiddlewareOutcome) => void,
+  settled: () => boolean,
+): void {
+  let index = 0;
+  const next = (err?: unknown): void => {
+    if (settled()) return;
+    if (res.headersSent || res.writableEnded) return; // answered; 'finish' settles
+    if (err !== undefined && err !== 'route' && err !== 'router') {
+      settle(errorOutcome(err));
+      return;
+    }
+    let handler = middleware[index++];
+    while (handler !== undefined && handler.length === 4) handler = middleware[index++]; // error handlers: not in this chain
+    if (handler === undefined) {
+      settle({ kind: 'next' });
+      return;
+    }
+    try {
+      const result: unknown = handler(req as never, res as never, next);
+      if (result instanceof Promise) result.then(undefined, (e: unknown) => next(e ?? new Error('rejected')));
+    } catch (e) {
+      next(e ?? new Error('thrown'));
+    }
+  };
+  next();
 }
 
 /** Express 4's query middleware: the app's 'query parser fn' setting applied to the query string. */
@@ -144,26 +160,6 @@ export function runMiddlewareOnRequest(middleware: readonly RequestHandler[], re
     const onAnswered = (): void => settle({ kind: 'answered' });
     res.on('finish', onAnswered);
     res.on('close', onAnswered);
-    let index = 0;
-    const next = (err?: unknown): void => {
-      if (settled || res.headersSent || res.writableEnded) return;
-      if (err !== undefined && err !== 'route' && err !== 'router') {
-        settle(errorOutcome(err));
-        return;
-      }
-      let handler = middleware[index++];
-      while (handler !== undefined && handler.length === 4) handler = middleware[index++];
-      if (handler === undefined) {
-        settle({ kind: 'next' });
-        return;
-      }
-      try {
-        const result: unknown = handler(req as never, res as never, next);
-        if (result instanceof Promise) result.then(undefined, (e: unknown) => next(e ?? new Error('rejected')));
-      } catch (e) {
-        next(e ?? new Error('thrown'));
-      }
-    };
-    next();
+    runChain(middleware, req, res, settle, () => settled);
   });
 }

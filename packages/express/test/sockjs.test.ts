@@ -8,7 +8,8 @@ import type { NextFunction, Request, Response } from 'express';
 import request from 'supertest';
 import { createBroker, silentLogger } from '@stompkit/core';
 import { stompExpress, type StompExpress } from '@stompkit/express';
-import { SOCKJS_TRANSPORTS, sockJsClient, sockJsConnected, subscribed } from '../../core/test/helpers/sockjs-client';
+import { SOCKJS_RECEIVE_PATHS, SOCKJS_TRANSPORTS, sockJsClient, sockJsConnected } from '../../core/test/helpers/sockjs-client';
+import { listen } from '../../core/test/helpers/inbox';
 import { closeAfterEach } from './support';
 
 type App = NonNullable<Parameters<StompExpress['attach']>[1]> & { use(...handlers: unknown[]): void; get(path: string, handler: unknown): void };
@@ -57,7 +58,7 @@ describe.each(['express', 'express4'] as const)('SockJS on %s', (major) => {
       clients.push(client);
       const connected = await sockJsConnected(client);
       expect(connected['user-name']).toBe('alice');
-      const inbox = await subscribed(client, '/topic/express');
+      const inbox = await listen(client, '/topic/express');
       client.publish({ destination: '/topic/express', body: 'via express' });
       expect((await inbox.next()).body).toBe('via express');
       const [session] = [...broker.sessions.values()];
@@ -71,8 +72,7 @@ describe.each(['express', 'express4'] as const)('SockJS on %s', (major) => {
       const client = sockJsClient(`${base}/sockjs?token=bad`, transport);
       clients.push(client);
       await expect(sockJsConnected(client)).rejects.toThrow(/closed before CONNECTED/);
-      const suffix = { websocket: '/websocket', 'xhr-streaming': '/xhr_streaming', 'xhr-polling': '/xhr', eventsource: '/eventsource' }[transport];
-      expect(refused.some((p) => p.endsWith(suffix))).toBe(true);
+      expect(refused.some((p) => p.endsWith(SOCKJS_RECEIVE_PATHS[transport]))).toBe(true);
       expect(broker.stats().connectionsOpened).toBe(0);
     });
   });

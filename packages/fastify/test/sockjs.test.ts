@@ -10,7 +10,8 @@ import fastifyWebsocket from '@fastify/websocket';
 import request from 'supertest';
 import { createBroker, silentLogger } from '@stompkit/core';
 import { stompPlugin } from '@stompkit/fastify';
-import { SOCKJS_TRANSPORTS, sockJsClient, sockJsConnected, subscribed } from '../../core/test/helpers/sockjs-client';
+import { SOCKJS_RECEIVE_PATHS, SOCKJS_TRANSPORTS, sockJsClient, sockJsConnected } from '../../core/test/helpers/sockjs-client';
+import { listen } from '../../core/test/helpers/inbox';
 
 const apps: FastifyInstance[] = [];
 const clients: Client[] = [];
@@ -53,7 +54,7 @@ describe.each([
       clients.push(client);
       const connected = await sockJsConnected(client);
       expect(connected['user-name']).toBe('bob');
-      const inbox = await subscribed(client, '/topic/fastify');
+      const inbox = await listen(client, '/topic/fastify');
       const receipt = new Promise<void>((resolve) => client.watchForReceipt('r1', () => resolve()));
       client.publish({ destination: '/topic/fastify', body: 'via fastify', headers: { receipt: 'r1' } });
       await receipt;
@@ -69,8 +70,7 @@ describe.each([
       const client = sockJsClient(`${base}/sockjs?token=bad`, transport);
       clients.push(client);
       await expect(sockJsConnected(client)).rejects.toThrow(/closed before CONNECTED/);
-      const suffix = { websocket: '/websocket', 'xhr-streaming': '/xhr_streaming', 'xhr-polling': '/xhr', eventsource: '/eventsource' }[transport];
-      expect(refused.some((p) => p.endsWith(suffix))).toBe(true);
+      expect(refused.some((p) => p.endsWith(SOCKJS_RECEIVE_PATHS[transport]))).toBe(true);
       expect(broker.stats().connectionsOpened).toBe(0);
     });
   });

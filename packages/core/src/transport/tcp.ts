@@ -7,10 +7,9 @@
  * the session's decoder is incremental (codec/decoder.ts) and keeps the unfinished frame across
  * chunks, so nothing here looks at STOMP bytes.
  *
- * Writes mirror the WebSocket transport: frames sent within one cork leave in one socket write,
- * small parts copied into one buffer and large parts (a big shared MESSAGE body) written by
- * reference between its slices, so a body fanned out to many TCP clients is never copied per
- * recipient.
+ * Writes are coalesced as on WebSocket (transport/stream-connection.ts): frames sent within one
+ * cork leave in one socket write, and a big shared MESSAGE body fanned out to many TCP clients is
+ * written by reference, never copied per recipient.
  *
  * There is no HTTP handshake on TCP: no origin, no handshake interceptors. A TLS client that
  * presented a certificate the server trusts (`tls.requestCert` + `tls.ca`) starts with the
@@ -27,6 +26,7 @@ import {
 import type { Connection, ConnectionEndpoint } from '../session/connection';
 import type { Principal } from '../options';
 import type { Logger } from '../logger';
+import { StreamConnection } from './stream-connection';
 
 export interface TcpListenOptions {
   /** TCP port; 0 picks a free one (read it from the listener's `port`). Default 0. */
@@ -77,33 +77,20 @@ function onError(this: Socket, err: Error): void {
   // The socket closes itself after an error ('close' follows).
   (this as BoundSocket)[kConnection].endpoint?.transportError(err, undefined);
 }
-function onDrain(this: Socket): void {
-  (this as BoundSocket)[kConnection].drain();
-}
 function onCloseTimeout(socket: Socket): void {
   socket.destroy();
 }
 
-export class TcpConnection implements Connection {
-  /** Parts up to this many bytes are copied into the flush buffer; larger ones are written by reference. */
-  private static readonly COPY_LIMIT = 4096;
-
+export class TcpConnection extends StreamConnection implements Connection {
   readonly transport: 'tcp' | 'tls';
-  /** @internal Receives the socket's events (bind()). */
-  endpoint: ConnectionEndpoint | undefined = undefined;
-  private closing = false;
-  private corks = 0;
-  /** While corked: the parts to write, in order. Created by the first cork() of a tick. */
-  private pending: Buffer[] | undefined = undefined;
-  private pendingCopyBytes = 0;
-  private pendingBytes = 0;
-  private drainWatched = false;
+  declare readonly socket: Socket;
   private closeTimer: NodeJS.Timeout | undefined = undefined;
 
   constructor(
-    readonly socket: Socket,
+    socket: Socket,
     private readonly closeTimeout = 5000,
   ) {
+    super(socket, undefined);
     this.transport = (socket as Partial<TLSSocket>).encrypted === true ? 'tls' : 'tcp';
     (socket as BoundSocket)[kConnection] = this;
     socket.setNoDelay(true);
@@ -113,75 +100,19 @@ export class TcpConnection implements Connection {
   }
 
   /** Frames are concatenated on the stream; `binary` has no meaning on TCP. */
-  sendFrame(parts: readonly Buffer[], _binary: boolean): void {
+  sendFrame(parts: readonly Buffer[], binary: boolean): void {
     if (this.closing || this.socket.destroyed) return;
-    const pending = this.pending;
-    if (pending === undefined) {
-      this.cork();
-      this.sendFrame(parts, _binary);
-      this.uncork();
-      return;
-    }
-    for (let i = 0; i < parts.length; i++) {
-      const part = parts[i];
-      pending.push(part);
-      this.pendingBytes += part.length;
-      if (part.length <= TcpConnection.COPY_LIMIT) this.pendingCopyBytes += part.length;
-    }
+    this.enqueue(parts, binary);
   }
 
-  cork(): void {
-    if (this.corks++ === 0) this.pending = [];
-  }
-
-  uncork(): void {
-    if (this.corks === 0) return;
-    if (--this.corks > 0) return;
-    this.flushPending();
-  }
-
-  private flushPending(): void {
-    const pending = this.pending;
-    const copyBytes = this.pendingCopyBytes;
-    this.pending = undefined;
-    this.pendingCopyBytes = this.pendingBytes = 0;
-    if (pending === undefined || pending.length === 0) return;
-    const socket = this.socket;
-    if (socket.destroyed || !socket.writable) return;
-    if (pending.length === 1) {
-      socket.write(pending[0]);
-      return;
-    }
-    const out = Buffer.allocUnsafe(copyBytes);
-    const limit = TcpConnection.COPY_LIMIT;
-    let offset = 0;
-    let start = 0;
-    let corked = false;
-    for (let i = 0; i < pending.length; i++) {
-      const part = pending[i];
-      if (part.length <= limit) {
-        offset += part.copy(out, offset);
-        continue;
-      }
-      if (!corked) {
-        corked = true;
-        socket.cork();
-      }
-      if (offset > start) socket.write(out.subarray(start, offset));
-      socket.write(part);
-      start = offset;
-    }
-    if (offset > start) socket.write(start === 0 && offset === out.length ? out : out.subarray(start, offset));
-    if (corked) socket.uncork();
+  protected get writable(): boolean {
+    return !this.socket.destroyed && this.socket.writable;
   }
 
   /** Flushes what was sent, then ends the stream (TCP has no close code: `code` and `reason` are not sent). */
   close(_code: number, _reason: string): void {
     if (this.closing) return;
-    if (this.pending !== undefined) {
-      this.corks = 0;
-      this.flushPending();
-    }
+    this.flushNow();
     this.closing = true;
     const socket = this.socket;
     if (socket.destroyed) return;
@@ -197,8 +128,7 @@ export class TcpConnection implements Connection {
 
   terminate(): void {
     this.closing = true;
-    this.pending = undefined;
-    this.corks = 0;
+    this.discardPending();
     this.socket.destroy();
   }
 
@@ -207,33 +137,13 @@ export class TcpConnection implements Connection {
     this.socket.on('data', onData);
   }
 
-  watchDrain(): void {
-    if (this.drainWatched) return;
-    this.drainWatched = true;
-    this.socket.once('drain', onDrain);
-  }
-
-  /** @internal 'drain' after watchDrain(). */
-  drain(): void {
-    this.drainWatched = false;
-    this.endpoint?.drained();
-  }
-
   /** @internal The socket closed. */
   closed(): void {
     if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
     this.closeTimer = undefined;
     this.closing = true;
-    this.pending = undefined;
+    this.discardPending();
     this.endpoint?.transportClosed(undefined);
-  }
-
-  get remoteAddress(): string | undefined {
-    return this.socket.remoteAddress;
-  }
-
-  get bufferedBytes(): number {
-    return this.socket.writableLength + this.pendingBytes;
   }
 
   pause(): void {

@@ -4,19 +4,19 @@
  * working.
  *
  * Writes: a session's frames are framed as WebSocket messages here and written straight to the
- * socket inside a cork, so every frame a session gets in one tick leaves in one socket write (one
- * STOMP frame per WebSocket message, which every STOMP-over-WebSocket client expects). The MESSAGE
- * body that is shared by all recipients of a publish is written by reference, never copied per
- * recipient. With permessage-deflate enabled, frames go through `ws.send` instead, which then owns
+ * socket, coalesced per cork (transport/stream-connection.ts), so every frame a session gets in one
+ * tick leaves in one socket write (one STOMP frame per WebSocket message, which every
+ * STOMP-over-WebSocket client expects). The MESSAGE body that is shared by all recipients of a
+ * publish is written by reference, never copied per recipient. With permessage-deflate enabled, frames go through `ws.send` instead, which then owns
  * compression.
  */
 import type { IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { PerMessageDeflateOptions } from 'ws';
 import { WS_SUBPROTOCOLS } from '../codec/versions';
 import type { Connection, ConnectionEndpoint } from '../session/connection';
+import { StreamConnection, type FrameWrapper } from './stream-connection';
 
 export interface WebSocketOptions {
   /**
@@ -112,39 +112,24 @@ function onError(this: WebSocket, err: Error): void {
   connection.endpoint!.transportError(err, closeCode);
 }
 
-export class WebSocketConnection implements Connection {
-  readonly transport = 'websocket';
-  /**
-   * Parts up to this many bytes are copied into the one buffer a flush writes; larger ones (big
-   * shared bodies) are written by reference, so a 64 KiB body fanned out is never copied per
-   * recipient. Copying a small part is cheaper than the stream bookkeeping of writing it alone.
-   */
-  private static readonly COPY_LIMIT = 4096;
+/** RFC 6455 framing for the write batch: a header before each STOMP frame. */
+const WEBSOCKET_FRAMES: FrameWrapper = {
+  headerBytes: (length) => (length < 126 ? 2 : length < 65536 ? 4 : 10),
+  writeHeader: frameHeader,
+};
 
+export class WebSocketConnection extends StreamConnection implements Connection {
+  readonly transport = 'websocket';
   private readonly direct: boolean;
-  private closing = false;
-  /** Nesting depth of cork(). */
-  private corks = 0;
-  /**
-   * While corked: the frames to write, as (parts, binary) pairs, flattened. Created by the first
-   * cork() of a tick and dropped by the last uncork(), so an idle connection holds no array.
-   */
-  private pending: Array<readonly Buffer[] | boolean> | undefined = undefined;
-  /** Bytes the flush copies: every frame header plus every part up to COPY_LIMIT. */
-  private pendingCopyBytes = 0;
-  /** Wire bytes of the pending frames (for bufferedBytes). */
-  private pendingBytes = 0;
-  /** @internal Receives the socket's events (bind()). */
-  endpoint: ConnectionEndpoint | undefined = undefined;
   /** @internal The close code ws answered its first protocol error with. */
   errorCode: number | undefined = undefined;
-  private drainWatched = false;
 
   constructor(
     readonly ws: WebSocket,
-    private readonly socket: Duplex,
+    socket: Duplex,
     compression: boolean,
   ) {
+    super(socket, WEBSOCKET_FRAMES);
     this.direct = !compression;
   }
 
@@ -154,110 +139,34 @@ export class WebSocketConnection implements Connection {
       this.ws.send(parts.length === 1 ? parts[0] : Buffer.concat(parts), { binary });
       return;
     }
-    let length = 0;
-    let copy = 0;
-    for (let i = 0; i < parts.length; i++) {
-      const n = parts[i].length;
-      length += n;
-      if (n <= WebSocketConnection.COPY_LIMIT) copy += n;
-    }
-    const headerBytes = length < 126 ? 2 : length < 65536 ? 4 : 10;
-    const pending = this.pending;
-    if (pending === undefined) {
-      // Not corked (the session always corks; this keeps the contract for other callers).
-      this.cork();
-      this.sendFrame(parts, binary);
-      this.uncork();
-      return;
-    }
-    pending.push(parts, binary);
-    this.pendingCopyBytes += headerBytes + copy;
-    this.pendingBytes += headerBytes + length;
+    this.enqueue(parts, binary);
   }
 
-  /**
-   * Starts (or nests) a batch. Frames sent until the matching uncork() are framed into one buffer
-   * and leave in one socket write, instead of two stream writes per frame.
-   */
-  cork(): void {
-    if (this.corks++ === 0) {
-      if (this.direct) this.pending = [];
-      else this.socket.cork();
-    }
+  // With compression, ws.send frames and compresses: a batch is the socket's own cork.
+  protected override startBatch(): void {
+    if (this.direct) super.startBatch();
+    else this.socket.cork();
   }
 
-  uncork(): void {
-    if (this.corks === 0) return;
-    if (--this.corks > 0) return;
-    if (!this.direct) {
-      this.pending = undefined;
-      this.socket.uncork();
-      return;
-    }
-    this.flushPending();
+  protected override endBatch(): void {
+    if (this.direct) super.endBatch();
+    else this.socket.uncork();
   }
 
-  /**
-   * Writes the pending frames: WebSocket headers and small parts copied into one buffer, large
-   * parts between its slices by reference, all inside one socket cork (one writev).
-   */
-  private flushPending(): void {
-    const pending = this.pending;
-    const copyBytes = this.pendingCopyBytes;
-    this.pending = undefined;
-    this.pendingCopyBytes = this.pendingBytes = 0;
-    // A close frame (ours or ws's reply to the peer's) may already be out: nothing may follow it.
-    if (pending === undefined || pending.length === 0 || this.ws.readyState !== WebSocket.OPEN) return;
-    const socket = this.socket;
-    const out = Buffer.allocUnsafe(copyBytes);
-    const limit = WebSocketConnection.COPY_LIMIT;
-    let offset = 0;
-    let start = 0;
-    let corked = false;
-    for (let f = 0; f < pending.length; f += 2) {
-      const parts = pending[f] as readonly Buffer[];
-      let length = 0;
-      for (let i = 0; i < parts.length; i++) length += parts[i].length;
-      offset = frameHeader(out, offset, length, pending[f + 1] as boolean);
-      for (let i = 0; i < parts.length; i++) {
-        const part = parts[i];
-        if (part.length <= limit) {
-          offset += part.copy(out, offset);
-          continue;
-        }
-        if (!corked) {
-          corked = true;
-          socket.cork();
-        }
-        if (offset > start) socket.write(out.subarray(start, offset));
-        socket.write(part);
-        start = offset;
-      }
-    }
-    if (offset > start) socket.write(start === 0 ? out : out.subarray(start, offset));
-    if (corked) socket.uncork();
+  // A close frame (ours or ws's reply to the peer's) may already be out: nothing may follow it.
+  protected get writable(): boolean {
+    return this.ws.readyState === WebSocket.OPEN;
   }
 
   close(code: number, reason: string): void {
     if (this.closing) return;
     // Frames sent before the close leave before it.
-    if (this.pending !== undefined) {
-      this.corks = 0;
-      this.flushPending();
-    }
+    this.flushNow();
     this.closing = true;
     // A session paused for an async frame (e.g. CONNECT awaiting the authenticator) must read
     // again, or the peer's close frame is never seen and the close waits for ws's 30 s timeout.
     this.ws.resume();
     if (this.ws.readyState === WebSocket.OPEN) this.ws.close(code, reason.slice(0, 120));
-  }
-
-  get remoteAddress(): string | undefined {
-    return (this.socket as Partial<Socket>).remoteAddress;
-  }
-
-  get bufferedBytes(): number {
-    return this.socket.writableLength + this.pendingBytes;
   }
 
   pause(): void {
@@ -270,8 +179,7 @@ export class WebSocketConnection implements Connection {
 
   terminate(): void {
     this.closing = true;
-    this.pending = undefined;
-    this.corks = 0;
+    this.discardPending();
     this.ws.terminate();
   }
 
@@ -282,15 +190,6 @@ export class WebSocketConnection implements Connection {
     ws.on('message', onMessage);
     ws.on('close', onClose);
     ws.on('error', onError);
-  }
-
-  watchDrain(): void {
-    if (this.drainWatched) return;
-    this.drainWatched = true;
-    this.socket.once('drain', () => {
-      this.drainWatched = false;
-      this.endpoint?.drained();
-    });
   }
 }
 

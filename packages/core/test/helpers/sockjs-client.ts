@@ -11,6 +11,14 @@ import SockJS from 'sockjs-client';
 export const SOCKJS_TRANSPORTS = ['websocket', 'xhr-streaming', 'xhr-polling', 'eventsource'] as const;
 export type SockJsTransport = (typeof SOCKJS_TRANSPORTS)[number];
 
+/** How the URL of each transport's receiving request (the one that opens a session) ends. */
+export const SOCKJS_RECEIVE_PATHS: Record<SockJsTransport, string> = {
+  websocket: '/websocket',
+  'xhr-streaming': '/xhr_streaming',
+  'xhr-polling': '/xhr',
+  eventsource: '/eventsource',
+};
+
 export function sockJsClient(url: string, transport: SockJsTransport, extra: Partial<ConstructorParameters<typeof Client>[0]> = {}): Client {
   return new Client({
     webSocketFactory: () => new SockJS(url, undefined, { transports: [transport] }),
@@ -39,38 +47,6 @@ export function sockJsConnected(client: Client): Promise<StompHeaders> {
     };
     client.activate();
   });
-}
-
-/** An inbox for one subscription, confirmed by a RECEIPT before it resolves. */
-export async function subscribed(client: Client, destination: string, headers: StompHeaders = {}): Promise<{ messages: IMessage[]; next(): Promise<IMessage> }> {
-  const messages: IMessage[] = [];
-  let wake: (() => void) | undefined;
-  const receipt = `sub-${Math.random().toString(36).slice(2)}`;
-  const confirmed = new Promise<void>((resolve) => client.watchForReceipt(receipt, () => resolve()));
-  client.subscribe(
-    destination,
-    (m) => {
-      messages.push(m);
-      wake?.();
-    },
-    { ...headers, receipt },
-  );
-  await confirmed;
-  let read = 0;
-  return {
-    messages,
-    next: async () => {
-      const deadline = Date.now() + 5000;
-      while (messages.length <= read) {
-        if (Date.now() > deadline) throw new Error(`no message on ${destination} within 5 s`);
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          setTimeout(resolve, 100);
-        });
-      }
-      return messages[read++];
-    },
-  };
 }
 
 /** Resolves with the next ERROR frame the client gets. */

@@ -10,7 +10,8 @@ import request from 'supertest';
 import WebSocket from 'ws';
 import { createBroker, silentLogger, type BrokerOptions, type HandshakeInterceptor, type StompBroker, type StompSession } from '../../src';
 import type { SockJsOptions } from '../../src/transport/sockjs';
-import { nextStompError, SOCKJS_TRANSPORTS, sockJsClient, sockJsConnected, subscribed } from '../helpers/sockjs-client';
+import { nextStompError, SOCKJS_RECEIVE_PATHS, SOCKJS_TRANSPORTS, sockJsClient, sockJsConnected } from '../helpers/sockjs-client';
+import { listen } from '../helpers/inbox';
 import { nextEvent } from './ws-helpers';
 import type { Client } from '@stomp/stompjs';
 
@@ -75,7 +76,7 @@ describe.each(SOCKJS_TRANSPORTS)('STOMP over SockJS %s', (transport) => {
     expect(connected.version).toBe('1.2');
     expect(onlySession(broker).transport).toBe(`sockjs/${transport}`);
 
-    const inbox = await subscribed(client, '/topic/greetings');
+    const inbox = await listen(client, '/topic/greetings');
     const receipt = new Promise<void>((resolve) => client.watchForReceipt('sent-1', () => resolve()));
     client.publish({ destination: '/topic/greetings', body: 'héllo över SockJS', headers: { receipt: 'sent-1' } });
     await receipt;
@@ -101,7 +102,7 @@ describe.each(SOCKJS_TRANSPORTS)('STOMP over SockJS %s', (transport) => {
     const { broker, url } = await start();
     const client = track(sockJsClient(url, transport));
     await sockJsConnected(client);
-    const inbox = await subscribed(client, '/topic/blobs');
+    const inbox = await listen(client, '/topic/blobs');
     const bytes = Buffer.from([0xff, 0xfe, 0x00, 0x80, 0x41]);
     await broker.publish('/topic/blobs', bytes, { headers: { 'content-type': 'application/octet-stream' } });
     await broker.publish('/topic/blobs', Buffer.from('plain text'), { headers: { 'content-type': 'application/octet-stream' } });
@@ -125,8 +126,7 @@ describe.each(SOCKJS_TRANSPORTS)('STOMP over SockJS %s', (transport) => {
     const { broker, url } = await start({ handshake: [refuse] });
     const client = track(sockJsClient(url, transport));
     await expect(sockJsConnected(client)).rejects.toThrow(/closed before CONNECTED/);
-    const path = { websocket: '/websocket', 'xhr-streaming': '/xhr_streaming', 'xhr-polling': '/xhr', eventsource: '/eventsource' }[transport];
-    expect(seen.some((u) => u.split('?')[0].endsWith(path))).toBe(true);
+    expect(seen.some((u) => u.split('?')[0].endsWith(SOCKJS_RECEIVE_PATHS[transport]))).toBe(true);
     expect(seen.some((u) => u.includes('/info'))).toBe(false);
     expect(broker.stats().connectionsOpened).toBe(0);
   });
@@ -146,7 +146,7 @@ describe('SockJS sessions', () => {
     const client = track(sockJsClient(url, 'xhr-polling'));
     const connected = await sockJsConnected(client);
     expect(connected['user-name']).toBe('alice');
-    const inbox = await subscribed(client, '/topic/a');
+    const inbox = await listen(client, '/topic/a');
     for (let i = 0; i < 3; i++) {
       client.publish({ destination: '/topic/a', body: `m${i}` });
       await inbox.next();
