@@ -189,14 +189,16 @@ describe('SockJS sessions', () => {
   });
 
   it('stay alive while idle: SockJS heart-beats and STOMP heart-beats both flow and neither side times out', async () => {
-    const { broker, url } = await start({ heartbeat: [100, 100] }, { heartbeatDelay: 50 });
-    const client = track(sockJsClient(url, 'xhr-streaming', { heartbeatIncoming: 100, heartbeatOutgoing: 100 }));
+    // 250 ms periods: short enough for ten of them in a test, long enough that a loaded CI
+    // machine's timer delays stay inside the silence windows (two periods on each side).
+    const { broker, url } = await start({ heartbeat: [250, 250] }, { heartbeatDelay: 125 });
+    const client = track(sockJsClient(url, 'xhr-streaming', { heartbeatIncoming: 250, heartbeatOutgoing: 250 }));
     await sockJsConnected(client);
     let ended = false;
     broker.on('disconnect', () => (ended = true));
     const started = Date.now();
     // Ten STOMP heart-beat periods of silence from the application.
-    await until(() => Date.now() - started > 1000, 2000, 'one second');
+    await until(() => Date.now() - started > 2500, 4000, 'ten heart-beat periods');
     expect(ended).toBe(false);
     expect(client.connected).toBe(true);
     expect(broker.stats().heartbeatTimeouts).toBe(0);
