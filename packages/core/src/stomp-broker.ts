@@ -178,8 +178,9 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
         queuePrefixes: this.options.queuePrefixes,
         destinationSeparator: this.options.destinationSeparator,
         nextId: this.nextMessageId,
-        onConsumerError: (err, sessionId) =>
-          this.options.logger.error({ err, sessionId }, 'a subscriber threw while receiving a message'),
+        onConsumerError:
+          options.simpleBroker?.onConsumerError ??
+          ((err, sessionId) => this.options.logger.error({ err, sessionId }, 'a subscriber threw while receiving a message')),
       });
     this.users = new UserRegistry((err) => this.options.logger.error({ err }, 'a user registry listener threw'));
     this.channel = new InboundChannel({
