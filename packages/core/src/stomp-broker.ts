@@ -274,6 +274,13 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
             return !broker.closed;
           },
           openConnection: (connection, req, init) => this.openConnection(connection, req, init),
+          upgradeWebSocket: (req, socket, head, init) =>
+            this.wss.handleUpgrade(req, socket, head, (ws) =>
+              this.openConnection(new WebSocketConnection(ws, socket, this.compression, 'sockjs/websocket-raw'), req, {
+                ...init,
+                subprotocol: ws.protocol || undefined,
+              }),
+            ),
         },
         { ...options, path, maxMessageBytes },
       );

@@ -73,6 +73,12 @@ export interface SockJsHost {
   readonly accepting: boolean;
   /** Starts a STOMP session on `connection`, then runs the interceptors' `after` hooks with `req`. */
   openConnection(connection: Connection, req: IncomingMessage, init: SockJsSessionInit): void;
+  /**
+   * Completes an accepted raw WebSocket upgrade (`<path>/websocket`) as STOMP over WebSocket, with
+   * the STOMP sub-protocol negotiated: sockjs answers raw upgrades without any sub-protocol, which
+   * a client offering `v12.stomp` (@stomp/stompjs's default, browsers) must refuse.
+   */
+  upgradeWebSocket(req: IncomingMessage, socket: Duplex, head: Buffer, init: SockJsSessionInit): void;
 }
 
 export interface SockJsSessionInit {
@@ -317,6 +323,11 @@ export class SockJsEndpoint {
         if (gone) return;
         if (!result.accepted) return refuse(result.status, result.reason);
         if (!this.host.accepting) return refuse(503, 'server shutting down');
+        if (socket !== undefined && this.route(req).kind === 'raw-websocket') {
+          const origin = req.headers.origin;
+          this.host.upgradeWebSocket(req, socket, head!, { user: result.user, attributes: result.attributes, origin: typeof origin === 'string' ? origin : undefined });
+          return;
+        }
         const key = socketKey(req.socket);
         if (key === undefined) return refuse(400, 'Bad Request');
         const forget = (): void => {

@@ -113,7 +113,6 @@ function onError(this: WebSocket, err: Error): void {
 }
 
 export class WebSocketConnection implements Connection {
-  readonly transport = 'websocket';
   /**
    * Parts up to this many bytes are copied into the one buffer a flush writes; larger ones (big
    * shared bodies) are written by reference, so a 64 KiB body fanned out is never copied per
@@ -144,6 +143,8 @@ export class WebSocketConnection implements Connection {
     readonly ws: WebSocket,
     private readonly socket: Duplex,
     compression: boolean,
+    /** 'websocket', or 'sockjs/websocket-raw' for a plain WebSocket at a SockJS endpoint's `<path>/websocket`. */
+    readonly transport: string = 'websocket',
   ) {
     this.direct = !compression;
   }
