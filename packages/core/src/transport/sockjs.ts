@@ -20,7 +20,9 @@
  *    after the framework auth the adapter already ran — and its principal and attributes are kept
  *    for the session sockjs is about to create. Later requests of the session (xhr_send, the next
  *    poll) run the origin check and framework auth again, never the interceptors: the principal
- *    sticks to the session.
+ *    sticks to the session. The raw WebSocket, once accepted, is not handed to sockjs: the host
+ *    upgrades it with its own WebSocket server (`upgradeWebSocket`), because sockjs's raw
+ *    WebSocket answers without a sub-protocol, which a client offering `v12.stomp` refuses.
  *
  * sockjs announces a session with 'connection' on a later tick, without the request. The pending
  * handshake is found by the TCP connection it came on (remote address and port, local port):
