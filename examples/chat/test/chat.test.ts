@@ -248,7 +248,7 @@ describe('STOMP_TCP_PORT', () => {
   });
 
   it.each(flavours)('on %s, a TCP client (stompit) chats with a WebSocket user through the same broker', async (_name, start) => {
-    const server = (await start(0)) as Running & { broker: StompBroker };
+    const server = (await start(0, { env: {}, logger: false })) as Running & { broker: StompBroker };
     const clients = new Clients(() => server);
     try {
       expect(await listenTcpFromEnv(server.broker, {})).toBeUndefined();

@@ -11,7 +11,7 @@ describe.each(flavours)('chat demo inspector on %s', (_name, start) => {
   const clients = new Clients(() => server);
 
   beforeAll(async () => {
-    server = await start(0, { env: {} });
+    server = await start(0, { env: {}, logger: false });
   });
 
   afterAll(async () => {

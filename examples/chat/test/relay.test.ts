@@ -21,8 +21,8 @@ describeRelay('chat demo on the RabbitMQ relay', () => {
     release = await acquireRelayLock();
     vhost = createVhost();
     const relay = { url: `stomp://guest:guest@127.0.0.1:61613/${encodeURIComponent(vhost)}`, cluster: `chat-${unique()}`, registryInterval: 300 };
-    east = await start(0, { env: {}, broker: { relay } });
-    west = await start(0, { env: {}, broker: { relay } });
+    east = await start(0, { env: {}, logger: false, broker: { relay } });
+    west = await start(0, { env: {}, logger: false, broker: { relay } });
     await Promise.all([(east.broker.broker as RelayBroker).ready(), (west.broker.broker as RelayBroker).ready()]);
   }, 180_000);
 

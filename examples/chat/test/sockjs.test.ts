@@ -14,7 +14,7 @@ describe.each(flavours)('chat demo on %s over SockJS', (_name, start) => {
   const sockjsClients: Client[] = [];
 
   beforeEach(async () => {
-    server = await start(0, { env: {} });
+    server = await start(0, { env: {}, logger: false });
   });
 
   afterEach(async () => {

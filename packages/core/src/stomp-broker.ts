@@ -178,8 +178,9 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
         queuePrefixes: this.options.queuePrefixes,
         destinationSeparator: this.options.destinationSeparator,
         nextId: this.nextMessageId,
-        onConsumerError: (err, sessionId) =>
-          this.options.logger.error({ err, sessionId }, 'a subscriber threw while receiving a message'),
+        onConsumerError:
+          options.simpleBroker?.onConsumerError ??
+          ((err, sessionId) => this.options.logger.error({ err, sessionId }, 'a subscriber threw while receiving a message')),
       });
     this.users = new UserRegistry((err) => this.options.logger.error({ err }, 'a user registry listener threw'));
     this.channel = new InboundChannel({
@@ -273,6 +274,13 @@ export class StompBroker extends EventEmitter<StompBrokerEvents> implements Sess
             return !broker.closed;
           },
           openConnection: (connection, req, init) => this.openConnection(connection, req, init),
+          upgradeWebSocket: (req, socket, head, init) =>
+            this.wss.handleUpgrade(req, socket, head, (ws) =>
+              this.openConnection(new WebSocketConnection(ws, socket, this.compression, 'sockjs/websocket-raw'), req, {
+                ...init,
+                subprotocol: ws.protocol || undefined,
+              }),
+            ),
         },
         { ...options, path, maxMessageBytes },
       );

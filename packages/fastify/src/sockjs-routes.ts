@@ -26,6 +26,7 @@ export async function mountSockJs(
   endpoint: SockJsEndpoint,
   principal: PrincipalOf,
   gate: UpgradeGate | undefined,
+  stompPath: string,
 ): Promise<void> {
   const upgrades = new WeakMap<IncomingMessage, { socket: Duplex; head: Buffer }>();
   fastify.server.prependListener('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -61,7 +62,10 @@ export async function mountSockJs(
     const onResponse = async (request: FastifyRequest): Promise<void> => {
       if (request.raw.headers.upgrade !== undefined) request.raw.socket?.destroy();
     };
-    for (const url of [endpoint.path, `${endpoint.path}/*`]) {
+    // SockJS at the STOMP path itself (Spring's `addEndpoint(path).withSockJS()`): the STOMP route
+    // keeps GET `path` (its upgrade); SockJS needs only what lies under it (`/info`, sessions).
+    const urls = endpoint.path === stompPath ? [`${endpoint.path}/*`] : [endpoint.path, `${endpoint.path}/*`];
+    for (const url of urls) {
       scope.route({
         method: ['GET', 'POST', 'OPTIONS'],
         url,

@@ -104,7 +104,7 @@ const plugin: FastifyPluginAsync<StompPluginOptions> = async (fastify, options) 
       if (request.raw.headers.upgrade !== undefined) request.raw.socket?.destroy();
     });
   }
-  if (sockjs !== undefined) await mountSockJs(fastify, broker, sockjs, principal, gate);
+  if (sockjs !== undefined) await mountSockJs(fastify, broker, sockjs, principal, gate, path);
 
   fastify.decorate('stomp', broker.template);
   fastify.decorate('stompBroker', broker);

@@ -4,7 +4,8 @@
  * hook — with the plugin's own @fastify/websocket and with one the app registered itself.
  */
 import type { AddressInfo } from 'node:net';
-import type { Client } from '@stomp/stompjs';
+import { Client as StompClient, type Client } from '@stomp/stompjs';
+import WebSocket from 'ws';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fastifyWebsocket from '@fastify/websocket';
 import request from 'supertest';
@@ -79,6 +80,28 @@ describe.each([
     const { app } = await start({ ownWebsocket });
     const response = await request(app.server).post('/echo?token=good').send({ a: 1 });
     expect(response.body).toEqual({ a: 1 });
+  });
+
+  it('serves SockJS at the STOMP path itself, as a Spring endpoint with withSockJS() does', async () => {
+    const broker = createBroker({ logger: silentLogger });
+    const app = Fastify();
+    apps.push(app);
+    if (ownWebsocket) await app.register(fastifyWebsocket);
+    await app.register(stompPlugin, { broker, path: '/gs-guide-websocket', sockjs: { path: '/gs-guide-websocket' }, shutdown: { timeout: 500 } });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/gs-guide-websocket`;
+    const plain = new StompClient({ webSocketFactory: () => new WebSocket(base.replace('http', 'ws'), ['v12.stomp']) as never, reconnectDelay: 0 });
+    clients.push(plain);
+    await sockJsConnected(plain);
+    const inbox = await listen(plain, '/topic/spring');
+    for (const transport of SOCKJS_TRANSPORTS) {
+      const client = sockJsClient(base, transport);
+      clients.push(client);
+      await sockJsConnected(client);
+      client.publish({ destination: '/topic/spring', body: `over ${transport}` });
+      expect((await inbox.next()).body).toBe(`over ${transport}`);
+    }
+    expect([...broker.sessions.values()].map((s) => s.transport).sort()).toEqual(['websocket', ...SOCKJS_TRANSPORTS.map((t) => `sockjs/${t}`)].sort());
   });
 
   it('refuses /info to a foreign origin', async () => {

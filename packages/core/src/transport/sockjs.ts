@@ -20,7 +20,9 @@
  *    after the framework auth the adapter already ran — and its principal and attributes are kept
  *    for the session sockjs is about to create. Later requests of the session (xhr_send, the next
  *    poll) run the origin check and framework auth again, never the interceptors: the principal
- *    sticks to the session.
+ *    sticks to the session. The raw WebSocket, once accepted, is not handed to sockjs: the host
+ *    upgrades it with its own WebSocket server (`upgradeWebSocket`), because sockjs's raw
+ *    WebSocket answers without a sub-protocol, which a client offering `v12.stomp` refuses.
  *
  * sockjs announces a session with 'connection' on a later tick, without the request. The pending
  * handshake is found by the TCP connection it came on (remote address and port, local port):
@@ -73,6 +75,12 @@ export interface SockJsHost {
   readonly accepting: boolean;
   /** Starts a STOMP session on `connection`, then runs the interceptors' `after` hooks with `req`. */
   openConnection(connection: Connection, req: IncomingMessage, init: SockJsSessionInit): void;
+  /**
+   * Completes an accepted raw WebSocket upgrade (`<path>/websocket`) as STOMP over WebSocket, with
+   * the STOMP sub-protocol negotiated: sockjs answers raw upgrades without any sub-protocol, which
+   * a client offering `v12.stomp` (@stomp/stompjs's default, browsers) must refuse.
+   */
+  upgradeWebSocket(req: IncomingMessage, socket: Duplex, head: Buffer, init: SockJsSessionInit): void;
 }
 
 export interface SockJsSessionInit {
@@ -317,6 +325,11 @@ export class SockJsEndpoint {
         if (gone) return;
         if (!result.accepted) return refuse(result.status, result.reason);
         if (!this.host.accepting) return refuse(503, 'server shutting down');
+        if (socket !== undefined && this.route(req).kind === 'raw-websocket') {
+          const origin = req.headers.origin;
+          this.host.upgradeWebSocket(req, socket, head!, { user: result.user, attributes: result.attributes, origin: typeof origin === 'string' ? origin : undefined });
+          return;
+        }
         const key = socketKey(req.socket);
         if (key === undefined) return refuse(400, 'Bad Request');
         const forget = (): void => {

@@ -119,7 +119,6 @@ const WEBSOCKET_FRAMES: FrameWrapper = {
 };
 
 export class WebSocketConnection extends StreamConnection implements Connection {
-  readonly transport = 'websocket';
   private readonly direct: boolean;
   /** @internal The close code ws answered its first protocol error with. */
   errorCode: number | undefined = undefined;
@@ -128,6 +127,8 @@ export class WebSocketConnection extends StreamConnection implements Connection 
     readonly ws: WebSocket,
     socket: Duplex,
     compression: boolean,
+    /** 'websocket', or 'sockjs/websocket-raw' for a plain WebSocket at a SockJS endpoint's `<path>/websocket`. */
+    readonly transport: string = 'websocket',
   ) {
     super(socket, WEBSOCKET_FRAMES);
     this.direct = !compression;

@@ -13,7 +13,7 @@ import type { SockJsOptions } from '../../src/transport/sockjs';
 import { nextStompError, SOCKJS_RECEIVE_PATHS, SOCKJS_TRANSPORTS, sockJsClient, sockJsConnected } from '../helpers/sockjs-client';
 import { listen } from '../helpers/inbox';
 import { nextEvent } from './ws-helpers';
-import type { Client } from '@stomp/stompjs';
+import { Client as StompClient, type Client } from '@stomp/stompjs';
 
 interface Running {
   broker: StompBroker;
@@ -166,6 +166,27 @@ describe('SockJS sessions', () => {
     expect(String((await reply)[0])).toMatch(/^CONNECTED\n/);
     expect(onlySession(broker).transport).toBe('sockjs/websocket-raw');
     ws.close();
+  });
+
+  it('negotiate the STOMP sub-protocol on raw WebSocket, so @stomp/stompjs can use <path>/websocket as its brokerURL', async () => {
+    const { broker, base } = await start();
+    const ws = new WebSocket(`${base.replace('http', 'ws')}/sockjs/websocket`, ['v12.stomp', 'v11.stomp', 'v10.stomp']);
+    await nextEvent(ws, 'open');
+    expect(ws.protocol).toBe('v12.stomp');
+    ws.close();
+    // What brokerURL does in a browser: a WebSocket offering the client's STOMP versions as sub-protocols.
+    const client = track(new StompClient({ reconnectDelay: 0 }));
+    client.webSocketFactory = () => new WebSocket(`${base.replace('http', 'ws')}/sockjs/websocket`, client.stompVersions.protocolVersions()) as never;
+    const connected = new Promise<string | undefined>((resolve) => (client.onConnect = (frame) => resolve(frame.headers.version)));
+    client.activate();
+    expect(await connected).toBe('1.2');
+    const inbox: string[] = [];
+    client.subscribe('/topic/raw', (m) => inbox.push(m.body), { receipt: 'sub' });
+    await new Promise<void>((resolve) => client.watchForReceipt('sub', () => resolve()));
+    client.publish({ destination: '/topic/raw', body: 'over raw websocket' });
+    await until(() => inbox.length === 1, 3000, 'the MESSAGE');
+    expect(inbox).toEqual(['over raw websocket']);
+    expect(onlySession(broker).transport).toBe('sockjs/websocket-raw');
   });
 
   it('end with ERROR "server shutting down" when the broker closes', async () => {
