@@ -3,9 +3,10 @@
  * would: a handler reply on /topic, a subscribe-mapping history, a private user queue, and the
  * error destination after a failing handler, all on one connection that stays up.
  */
-import { Client, type IMessage, type StompHeaders } from '@stomp/stompjs';
+import { Client } from '@stomp/stompjs';
 import WebSocket from 'ws';
 import type { TestServer } from '../helpers/server';
+import { listen } from '../helpers/inbox';
 import { startAppServer } from './support';
 
 let server: TestServer;
@@ -31,39 +32,6 @@ async function connectAs(login: string): Promise<Client> {
     client.activate();
   });
   return client;
-}
-
-/** Subscribes and resolves with a queue of messages once the server confirmed the subscription. */
-async function listen(client: Client, destination: string, headers: StompHeaders = {}): Promise<{ next(): Promise<IMessage> }> {
-  const inbox: IMessage[] = [];
-  let wake: (() => void) | undefined;
-  const receipt = `r-${destination}-${Math.random()}`;
-  const confirmed = new Promise<void>((resolve) => client.watchForReceipt(receipt, () => resolve()));
-  client.subscribe(
-    destination,
-    (m) => {
-      inbox.push(m);
-      wake?.();
-    },
-    { ...headers, receipt },
-  );
-  await confirmed;
-  return {
-    async next() {
-      const deadline = Date.now() + 5000;
-      while (inbox.length === 0) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting on ${destination}`);
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, 100);
-          wake = () => {
-            clearTimeout(t);
-            resolve();
-          };
-        });
-      }
-      return inbox.shift()!;
-    },
-  };
 }
 
 it('runs a chat through handlers, a subscribe mapping, user destinations and the error destination', async () => {
